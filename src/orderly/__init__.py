@@ -1,0 +1,3 @@
+"""Orderly: unified order management for merchants who sell on many channels."""
+
+__version__ = "0.1.0"

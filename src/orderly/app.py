@@ -1,0 +1,71 @@
+"""The FastAPI application."""
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderly import __version__
+from orderly.core.config import get_settings
+from orderly.core.db import SessionDep, ping
+from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
+from orderly.core.http import JSONResponse
+from orderly.orders.routes import router as orders_router
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz")
+def healthz(session: SessionDep) -> JSONResponse:
+    """Liveness and database reachability."""
+    ping(session)
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+class BodySizeLimit:
+    """Refuse bodies over the configured size before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise PayloadTooLarge(details={"body": f"At most {self.max_bytes} bytes"})
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = envelope(413, PayloadTooLarge.message, {"body": f"At most {self.max_bytes} bytes"})
+        await response(scope, receive, send)
+
+
+def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
+    """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting)."""
+    settings = get_settings()
+    app = FastAPI(
+        title="Orderly",
+        version=__version__,
+        description="Unified order management: create, track, update status and export orders.",
+        default_response_class=JSONResponse,
+        **overrides,
+    )
+    app.state.database_url = database_url or settings.database_url
+    install_error_handlers(app)
+    app.include_router(health)
+    app.include_router(orders_router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,39 @@
+"""Queries for organizations and API tokens."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.auth.models import ApiToken, Organization
+
+
+def get_organization(session: Session, organization_id: str) -> Organization | None:
+    return session.get(Organization, organization_id)
+
+
+def get_organization_by_slug(session: Session, slug: str) -> Organization | None:
+    return session.scalars(select(Organization).where(Organization.slug == slug)).one_or_none()
+
+
+def find_active_token(session: Session, organization_id: str, token_hash: str) -> ApiToken | None:
+    query = select(ApiToken).where(
+        ApiToken.organization_id == organization_id,
+        ApiToken.token_hash == token_hash,
+        ApiToken.revoked_at.is_(None),
+    )
+    return session.scalars(query).first()
+
+
+def list_tokens(session: Session, organization_id: str) -> Sequence[ApiToken]:
+    query = (
+        select(ApiToken)
+        .where(ApiToken.organization_id == organization_id)
+        .order_by(ApiToken.created, ApiToken.id)
+    )
+    return session.scalars(query).all()
+
+
+def find_token_by_id(session: Session, token_id: str) -> ApiToken | None:
+    # Token ids are globally unique; revoking by id alone is an operator's command, not a hot path.
+    return session.scalars(select(ApiToken).where(ApiToken.id == token_id)).one_or_none()

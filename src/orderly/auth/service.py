@@ -1,0 +1,105 @@
+"""Organizations and bearer tokens.
+
+A token reads ``oly_<organization key>_<secret>``: the organization key lets the lookup lead with
+``organization_id`` (as every query does), and only the token's SHA-256 is stored.
+"""
+
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from orderly.auth import repository
+from orderly.auth.models import ApiToken, Organization
+from orderly.core.db import utc_now
+from orderly.core.errors import NotFound, Unauthorized, ValidationFailed
+from orderly.core.ids import random_token
+
+_TOKEN_SHAPE = re.compile(r"^oly_([a-z0-9]{12})_([a-z0-9]{40})$")
+_SLUG_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    token: ApiToken
+    secret: str  # the clear bearer token, shown once
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_or_create_organization(
+    session: Session, slug: str, *, default_country: str = "SA"
+) -> Organization:
+    if not _SLUG_SHAPE.match(slug):
+        raise ValidationFailed(
+            details={"org": "Use 1-64 lowercase letters, digits, '-' or '_', starting alphanumeric"}
+        )
+    organization = repository.get_organization_by_slug(session, slug)
+    if organization is None:
+        organization = Organization(
+            id=f"org_{random_token(12)}",
+            slug=slug,
+            name=slug,
+            default_country=default_country.upper(),
+            created=utc_now(),
+        )
+        session.add(organization)
+        session.flush()
+    return organization
+
+
+def require_organization(session: Session, slug: str) -> Organization:
+    organization = repository.get_organization_by_slug(session, slug)
+    if organization is None:
+        raise NotFound("Organization not found", {"org": slug})
+    return organization
+
+
+def mint_token(session: Session, organization: Organization, name: str = "") -> MintedToken:
+    secret = f"oly_{organization.id.removeprefix('org_')}_{random_token(40)}"
+    token = ApiToken(
+        organization_id=organization.id,
+        id=f"tok_{random_token(16)}",
+        name=name,
+        token_hash=hash_token(secret),
+        created=utc_now(),
+    )
+    session.add(token)
+    session.flush()
+    return MintedToken(token=token, secret=secret)
+
+
+def list_tokens(session: Session, organization: Organization) -> Sequence[ApiToken]:
+    return repository.list_tokens(session, organization.id)
+
+
+def revoke_token(session: Session, token_id: str) -> ApiToken:
+    token = repository.find_token_by_id(session, token_id)
+    if token is None:
+        raise NotFound("Token not found", {"id": token_id})
+    if token.revoked_at is None:
+        token.revoked_at = utc_now()
+        session.flush()
+    return token
+
+
+def authenticate(session: Session, bearer: str) -> Organization:
+    """The organization a bearer token belongs to, or ``Unauthorized``."""
+    match = _TOKEN_SHAPE.match(bearer)
+    if match is None:
+        raise Unauthorized(details={"authorization": "Unknown token"})
+    organization_id = f"org_{match.group(1)}"
+    digest = hash_token(bearer)
+    token = repository.find_active_token(session, organization_id, digest)
+    # compare_digest keeps the final check constant-time even though the lookup is by hash.
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        raise Unauthorized(details={"authorization": "Unknown or revoked token"})
+    organization = repository.get_organization(session, organization_id)
+    if organization is None:
+        raise Unauthorized(details={"authorization": "Unknown token"})
+    return organization

@@ -1,0 +1,31 @@
+"""All settings, read once from ``ORDERLY_*`` environment variables."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERLY_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./orderly.db",
+        description="SQLAlchemy URL; sqlite:///path (default) or postgresql://user:pass@host/db.",
+    )
+    default_country: str = Field(
+        default="SA",
+        description="Region for phone numbers sent without a country code, for new organizations.",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, description="Larger request bodies are refused with 413."
+    )
+    db_pool_size: int = Field(default=10, description="PostgreSQL connections per worker.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL shown in links the API hands out."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

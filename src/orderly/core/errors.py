@@ -1,0 +1,128 @@
+"""One error base class and the handlers that render every failure as the contract's envelope.
+
+The envelope is ``{"code": <status>, "error": <message>, "details": {<field>: <message>}}``.
+Services raise ``OrderlyError`` subclasses; nothing below the routes knows about HTTP.
+"""
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orderly.core.http import JSONResponse
+
+log = logging.getLogger(__name__)
+
+
+class OrderlyError(Exception):
+    status_code = 500
+    message = "Internal server error"
+
+    def __init__(self, message: str | None = None, details: Mapping[str, Any] | None = None):
+        self.message = message or self.message
+        self.details = dict(details or {})
+        super().__init__(self.message)
+
+
+class BadRequest(OrderlyError):
+    status_code = 400
+    message = "Malformed request"
+
+
+class Unauthorized(OrderlyError):
+    status_code = 401
+    message = "Unauthorized"
+
+
+class NotFound(OrderlyError):
+    status_code = 404
+    message = "Not found"
+
+
+class Conflict(OrderlyError):
+    status_code = 409
+    message = "Conflict"
+
+
+class PayloadTooLarge(OrderlyError):
+    status_code = 413
+    message = "Request body too large"
+
+
+class ValidationFailed(OrderlyError):
+    status_code = 422
+    message = "Validation failed"
+
+
+def envelope(status: int, message: str, details: Mapping[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"code": status, "error": message, "details": dict(details or {})}, status_code=status
+    )
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("body", "products", 0, "quantity")`` → ``"products.0.quantity"``."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def clean_message(msg: str) -> str:
+    # Pydantic prefixes messages raised from our own validators; the prefix tells a client nothing.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def validation_details(errors: Iterable[Mapping[str, Any]], prefix: str = "") -> dict[str, str]:
+    details: dict[str, str] = {}
+    for error in errors:
+        path = field_path(error.get("loc", ()))
+        key = f"{prefix}.{path}" if prefix and path != "body" else (prefix or path)
+        details.setdefault(key, clean_message(str(error.get("msg", "Invalid value"))))
+    return details
+
+
+def _is_malformed_body(errors: Sequence[Mapping[str, Any]]) -> bool:
+    return any(e.get("type") == "json_invalid" for e in errors)
+
+
+async def _handle_orderly_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrderlyError)
+    response = envelope(exc.status_code, exc.message, exc.details)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+async def _handle_request_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if _is_malformed_body(errors):
+        return envelope(400, "Malformed JSON", {"body": "The request body is not valid JSON"})
+    return envelope(422, "Validation failed", validation_details(errors))
+
+
+async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {404: "Not found", 405: "Method not allowed"}
+    message = messages.get(exc.status_code, str(exc.detail))
+    response = envelope(exc.status_code, message)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, "Internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OrderlyError, _handle_orderly_error)
+    app.add_exception_handler(RequestValidationError, _handle_request_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(Exception, _handle_unexpected)

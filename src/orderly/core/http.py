@@ -1,0 +1,90 @@
+"""JSON in and out with exact decimals: money never passes through a binary float."""
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.types import Scope
+
+
+def _reject_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def _has_unstorable_text(value: Any) -> bool:
+    """NUL and unpaired surrogates: valid JSON escapes, but no database stores them as text."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable_text(v) for v in value)
+    return False
+
+
+def parse_json(body: bytes | str) -> Any:
+    """JSON with every non-integer number read as ``Decimal``; NaN, Infinity, NUL refused."""
+    parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    escapes = b"\\u" if isinstance(body, bytes) else "\\u"
+    if escapes in body and _has_unstorable_text(parsed):  # type: ignore[operator]
+        raise json.JSONDecodeError("NUL or unpaired surrogate in a string", "", 0)
+    return parsed
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as the contract shows."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _encode_other(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dump_json(content: Any) -> bytes:
+    return simplejson.dumps(
+        content, use_decimal=True, default=_encode_other, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dump_json(content)
+
+
+class DecimalJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+def _as_json_request(scope: Scope) -> Scope:
+    """The API only speaks JSON: a body sent as form or text is still read (and checked) as JSON."""
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
+class DecimalJSONRoute(APIRoute):
+    """Routes whose request bodies are parsed by ``parse_json``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            scope = request.scope
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                scope = _as_json_request(scope)
+            return await handler(DecimalJSONRequest(scope, request.receive))
+
+        return handle

@@ -1,0 +1,157 @@
+"""The list filters and sort, one definition shared by listing and export."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+
+SORTABLE_FIELDS = ("created", "updated", "total_amount", "customer_name", "status")
+MAX_SEARCH_LENGTH = 200
+
+
+def _values(raw: str | None, allowed: type[StrEnum] | None, name: str) -> list[str] | None:
+    """``"paid,failed"`` → ``["paid", "failed"]``, each checked against ``allowed``."""
+    if raw is None or raw.strip() == "":
+        return None
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if allowed is not None:
+        known = {m.value for m in allowed}
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise ValueError(f"Unknown {name} {unknown[0]!r}; expected one of {', '.join(known)}")
+    return values
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("Control characters are not allowed")
+    return value
+
+
+def _instant(raw: str, *, end_of_day: bool) -> datetime:
+    """ISO 8601 date or date-time; a bare date is its first (or last) instant, in UTC."""
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1, microseconds=-1) if end_of_day else moment
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("Not an ISO 8601 date or date-time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class OrderFilters(BaseModel):
+    """Query parameters that choose and order orders (``GET /orders`` and export)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = Field(default=None, description="One status, or several comma-separated.")
+    payment_status: str | None = Field(default=None, description="Comma-separated allowed.")
+    fulfillment_status: str | None = Field(default=None, description="Comma-separated allowed.")
+    source: str | None = Field(default=None, max_length=1000, description="Comma-separated allowed.")
+    search: str | None = Field(
+        default=None,
+        max_length=MAX_SEARCH_LENGTH,
+        description="Substring of customer name, e-mail, phone, external id or number; "
+        "case-insensitive, Arabic letter variants and diacritics folded.",
+    )
+    created_from: str | None = Field(default=None, description="ISO 8601; inclusive.")
+    created_to: str | None = Field(default=None, description="ISO 8601; a bare date: its end.")
+    sort: str = Field(
+        default="-created",
+        description=f"One of {', '.join(SORTABLE_FIELDS)}; prefix '-' for descending.",
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _check_status(cls, raw: str | None) -> str | None:
+        _values(raw, OrderStatus, "status")
+        return raw
+
+    @field_validator("payment_status")
+    @classmethod
+    def _check_payment(cls, raw: str | None) -> str | None:
+        _values(raw, PaymentStatus, "payment_status")
+        return raw
+
+    @field_validator("fulfillment_status")
+    @classmethod
+    def _check_fulfillment(cls, raw: str | None) -> str | None:
+        _values(raw, FulfillmentStatus, "fulfillment_status")
+        return raw
+
+    @field_validator("source", "search")
+    @classmethod
+    def _check_text(cls, raw: str | None) -> str | None:
+        return None if raw is None else _no_control_characters(raw)
+
+    @field_validator("created_from")
+    @classmethod
+    def _check_from(cls, raw: str | None) -> str | None:
+        if raw:
+            _instant(raw, end_of_day=False)
+        return raw
+
+    @field_validator("created_to")
+    @classmethod
+    def _check_to(cls, raw: str | None) -> str | None:
+        if raw:
+            _instant(raw, end_of_day=True)
+        return raw
+
+    @field_validator("sort")
+    @classmethod
+    def _check_sort(cls, raw: str) -> str:
+        if raw.removeprefix("-") not in SORTABLE_FIELDS:
+            raise ValueError(f"Sort by one of {', '.join(SORTABLE_FIELDS)}, optionally with '-'")
+        return raw
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> "OrderFilters":
+        if self.created_from_at and self.created_to_at and self.created_from_at > self.created_to_at:
+            raise ValueError("created_from is after created_to")
+        return self
+
+    # Parsed views used by the repository.
+    @property
+    def statuses(self) -> list[str] | None:
+        return _values(self.status, OrderStatus, "status")
+
+    @property
+    def payment_statuses(self) -> list[str] | None:
+        return _values(self.payment_status, PaymentStatus, "payment_status")
+
+    @property
+    def fulfillment_statuses(self) -> list[str] | None:
+        return _values(self.fulfillment_status, FulfillmentStatus, "fulfillment_status")
+
+    @property
+    def sources(self) -> list[str] | None:
+        return _values(self.source, None, "source")
+
+    @property
+    def created_from_at(self) -> datetime | None:
+        return _instant(self.created_from, end_of_day=False) if self.created_from else None
+
+    @property
+    def created_to_at(self) -> datetime | None:
+        return _instant(self.created_to, end_of_day=True) if self.created_to else None
+
+    @property
+    def sort_field(self) -> str:
+        return self.sort.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+
+class ListQuery(OrderFilters):
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+

@@ -1,0 +1,124 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderly.core.db import Base, Money, UTCDateTime
+from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+
+
+def _status_column(enum: type[Any], name: str) -> Enum:
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        UniqueConstraint("organization_id", "source", "external_id"),
+        # One index per list filter and sort, each ending in id so ties break stably.
+        Index(None, "organization_id", "created", "id"),
+        Index(None, "organization_id", "updated", "id"),
+        Index(None, "organization_id", "status", "created", "id"),
+        Index(None, "organization_id", "payment_status", "created", "id"),
+        Index(None, "organization_id", "source", "created", "id"),
+        Index(None, "organization_id", "total_amount", "id"),
+        Index(None, "organization_id", "customer_name", "id"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(17), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_number: Mapped[str | None] = mapped_column(String(255))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(64))
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+    discount: Mapped[Decimal] = mapped_column(Money)
+    tax: Mapped[Decimal] = mapped_column(Money)
+    delivery_fee: Mapped[Decimal] = mapped_column(Money)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[OrderStatus] = mapped_column(_status_column(OrderStatus, "order_status"))
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        _status_column(PaymentStatus, "payment_status")
+    )
+    fulfillment_status: Mapped[FulfillmentStatus] = mapped_column(
+        _status_column(FulfillmentStatus, "fulfillment_status")
+    )
+    notes: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # Folded customer name, e-mail, phone and external ids: what `search` matches against.
+    search_text: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    products: Mapped[list["LineItem"]] = relationship(
+        order_by="LineItem.position", cascade="all, delete-orphan", lazy="raise"
+    )
+    status_history: Mapped[list["StatusChange"]] = relationship(
+        order_by="StatusChange.seq", cascade="all, delete-orphan", lazy="raise"
+    )
+
+
+class LineItem(Base):
+    __tablename__ = "order_line_items"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organization_id", "order_id"],
+            ["orders.organization_id", "orders.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(17), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(1024))
+    quantity: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+
+
+class StatusChange(Base):
+    __tablename__ = "order_status_history"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organization_id", "order_id"],
+            ["orders.organization_id", "orders.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(17), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field: Mapped[str] = mapped_column(String(32))
+    from_value: Mapped[str | None] = mapped_column(String(32))
+    to_value: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,249 @@
+"""Request and response shapes of the Orders API.
+
+Schemas check shape and type; the rules that need the organization or the database (money
+places per currency, phone region, duplicates, transitions) live in ``service.py``.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from orderly.core import money
+from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+
+
+def _exact_number(value: Any) -> Any:
+    # JSON bodies are parsed with Decimal for fractions, so a float here came from elsewhere;
+    # strings and booleans are refused rather than guessed at.
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("Must be a number")
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _currency_code(value: str) -> str:
+    return money.normalize_currency(value)
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False),
+]
+Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+]
+CurrencyCode = Annotated[
+    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency_code)
+]
+SourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+_INPUT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+class LineItemIn(BaseModel):
+    model_config = _INPUT
+
+    product_id: Identifier | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1024)] | None = None
+    quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+    price: Amount
+    total: Amount | None = Field(default=None, description="Defaults to quantity × price.")
+
+
+class OrderContent(BaseModel):
+    """Everything a client sets on an order, shared by create and full replacement."""
+
+    model_config = _INPUT
+
+    source: SourceName = Field(description="Where the order came from: manual, salla, api …")
+    external_id: Identifier | None = Field(default=None, description="Id on the source platform.")
+    external_number: Identifier | None = Field(
+        default=None, description="The order number people see on the source platform."
+    )
+    customer_name: ShortText | None = None
+    customer_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = (
+        None
+    )
+    customer_phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = (
+        None
+    )
+    products: list[LineItemIn] = Field(max_length=1000)
+    subtotal: Amount | None = Field(default=None, description="Defaults to the sum of line totals.")
+    discount: Amount | None = None
+    tax: Amount | None = None
+    delivery_fee: Amount | None = None
+    total_amount: Amount
+    currency: CurrencyCode
+    notes: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    meta: dict[str, Any] | None = Field(default=None, description="Free-form data you attach.")
+    created: Timestamp | None = Field(
+        default=None, description="When the order was placed on its source; default: now."
+    )
+    # Read-only fields of the Order object, accepted so a fetched order can be sent back as is.
+    id: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    organization_id: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    updated: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    status_history: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+
+    @field_validator("products")
+    @classmethod
+    def _at_least_one_product(cls, products: list[LineItemIn]) -> list[LineItemIn]:
+        if not products:
+            raise ValueError("At least one product is required")
+        return products
+
+
+class OrderCreate(OrderContent):
+    status: OrderStatus = OrderStatus.PENDING
+    payment_status: PaymentStatus = PaymentStatus.PENDING
+    fulfillment_status: FulfillmentStatus = FulfillmentStatus.UNFULFILLED
+
+
+class OrderUpdate(OrderContent):
+    """``PUT``: replaces the content; statuses left out keep their values."""
+
+    status: OrderStatus | None = None
+    payment_status: PaymentStatus | None = None
+    fulfillment_status: FulfillmentStatus | None = None
+
+
+class StatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus | None = None
+    payment_status: PaymentStatus | None = None
+    fulfillment_status: FulfillmentStatus | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "StatusUpdate":
+        if self.status is None and self.payment_status is None and self.fulfillment_status is None:
+            raise ValueError("Send at least one of status, payment_status, fulfillment_status")
+        return self
+
+
+class BulkStatusItem(StatusUpdate):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class BulkStatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    updates: list[dict[str, Any]] = Field(
+        description="Up to 1,000 items of {id, status?, payment_status?, fulfillment_status?}."
+    )
+
+
+class BulkDeleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[str, StringConstraints(max_length=64)]]
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+_OUTPUT = ConfigDict(from_attributes=True, populate_by_name=True)
+
+
+class LineItem(BaseModel):
+    model_config = _OUTPUT
+
+    product_id: str | None
+    name: str | None
+    quantity: int
+    price: Decimal
+    total: Decimal
+
+
+class StatusChangeOut(BaseModel):
+    model_config = _OUTPUT
+
+    field: str
+    from_: str | None = Field(alias="from", validation_alias="from_value")
+    to: str = Field(validation_alias="to_value")
+    at: datetime
+    source: str
+
+
+class Order(BaseModel):
+    model_config = _OUTPUT
+
+    id: str
+    organization_id: str
+    source: str
+    external_id: str | None
+    external_number: str | None
+    customer_name: str | None
+    customer_email: str | None
+    customer_phone: str | None
+    products: list[LineItem]
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    delivery_fee: Decimal
+    total_amount: Decimal
+    currency: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    fulfillment_status: FulfillmentStatus
+    notes: str | None
+    meta: dict[str, Any]
+    created: datetime
+    updated: datetime
+
+    @model_validator(mode="after")
+    def _in_currency_precision(self) -> "Order":
+        # Stored with four places; shown with exactly the currency's (SAR 45.65, JPY 1500).
+        def q(amount: Decimal) -> Decimal:
+            return money.quantize(amount, self.currency)
+
+        for name in ("subtotal", "discount", "tax", "delivery_fee", "total_amount"):
+            setattr(self, name, q(getattr(self, name)))
+        for item in self.products:
+            item.price, item.total = q(item.price), q(item.total)
+        return self
+
+
+class OrderDetail(Order):
+    status_history: list[StatusChangeOut] = Field(description="Oldest first.")
+
+
+class OrderList(BaseModel):
+    data: list[Order]
+    count: int
+    total_count: int
+    page: int
+    limit: int
+    has_next: bool
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class BulkData(BaseModel):
+    succeeded: int
+    failed: int
+    errors: dict[str, str]
+    ids: dict[str, str] | None = Field(
+        default=None, description="Bulk create only: created order ids by item index."
+    )
+
+
+class BulkResult(BaseModel):
+    success: bool
+    data: BulkData
+    timestamp: datetime

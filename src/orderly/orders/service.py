@@ -1,0 +1,455 @@
+"""The rules of orders: money, contacts, duplicates and status transitions.
+
+Services flush, never commit (the request's session does), and raise ``OrderlyError``s.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orderly.auth.models import Organization
+from orderly.core import money
+from orderly.core.contact import InvalidContact, normalize_email, normalize_phone
+from orderly.core.db import utc_now
+from orderly.core.errors import Conflict, NotFound, OrderlyError, ValidationFailed, validation_details
+from orderly.core.ids import new_order_id
+from orderly.core.text import fold_for_search
+from orderly.orders import repository
+from orderly.orders.filters import ListQuery
+from orderly.orders.models import LineItem, Order, StatusChange
+from orderly.orders.schemas import (
+    BulkStatusItem,
+    OrderContent,
+    OrderCreate,
+    OrderUpdate,
+    StatusUpdate,
+)
+from orderly.orders.statuses import StatusField, is_allowed
+
+MAX_BULK_ITEMS = 1000
+
+# Who made a change, as recorded in status history.
+SOURCE_API = "api"
+SOURCE_BULK = "bulk"
+
+
+class OrderNotFound(NotFound):
+    message = "Order not found"
+
+
+class DuplicateOrder(Conflict):
+    message = "Order already exists"
+
+
+class InvalidTransition(ValidationFailed):
+    message = "Invalid status transition"
+
+
+@dataclass
+class BulkOutcome:
+    succeeded: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] | None = None
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+
+def describe_error(error: OrderlyError) -> str:
+    """One line for a bulk item: the error and what it is about."""
+    if not error.details:
+        return error.message
+    parts = ", ".join(f"{key}: {value}" for key, value in error.details.items())
+    return f"{error.message} ({parts})"
+
+
+def _check_bulk_size(items: Sequence[Any], name: str) -> None:
+    if not items:
+        raise ValidationFailed(details={name: "Send at least one item"})
+    if len(items) > MAX_BULK_ITEMS:
+        raise ValidationFailed(details={name: f"At most {MAX_BULK_ITEMS} items per request"})
+
+
+# ---- content: money and contacts -------------------------------------------------------------
+
+
+@dataclass
+class _Content:
+    """An order's content, checked and with its defaults filled in."""
+
+    columns: dict[str, Any]
+    line_items: list[dict[str, Any]]
+
+
+def _prepare_content(organization: Organization, data: OrderContent) -> _Content:
+    errors: dict[str, str] = {}
+    currency = data.currency
+
+    def amount(path: str, value: Decimal | None) -> Decimal:
+        if value is None:
+            return Decimal(0)
+        if not money.fits_currency(value, currency):
+            places = money.currency_places(currency)
+            errors[path] = f"{currency} amounts have at most {places} decimal places"
+        return value
+
+    line_items = []
+    for index, item in enumerate(data.products):
+        price = amount(f"products.{index}.price", item.price)
+        total = (
+            amount(f"products.{index}.total", item.total)
+            if item.total is not None
+            else price * item.quantity
+        )
+        line_items.append(
+            {
+                "position": index,
+                "product_id": item.product_id,
+                "name": item.name,
+                "quantity": item.quantity,
+                "price": price,
+                "total": total,
+            }
+        )
+    subtotal = (
+        amount("subtotal", data.subtotal)
+        if data.subtotal is not None
+        else sum((line["total"] for line in line_items), Decimal(0))
+    )
+
+    email = phone = None
+    if data.customer_email:
+        try:
+            email = normalize_email(data.customer_email)
+        except InvalidContact as exc:
+            errors["customer_email"] = str(exc)
+    if data.customer_phone:
+        try:
+            phone = normalize_phone(data.customer_phone, organization.default_country)
+        except InvalidContact as exc:
+            errors["customer_phone"] = str(exc)
+
+    columns = {
+        "source": data.source,
+        "external_id": data.external_id,
+        "external_number": data.external_number,
+        "customer_name": data.customer_name or None,
+        "customer_email": email,
+        "customer_phone": phone,
+        "subtotal": subtotal,
+        "discount": amount("discount", data.discount),
+        "tax": amount("tax", data.tax),
+        "delivery_fee": amount("delivery_fee", data.delivery_fee),
+        "total_amount": amount("total_amount", data.total_amount),
+        "currency": currency,
+        "notes": data.notes,
+        "meta": data.meta or {},
+    }
+    if subtotal >= money.MAX_AMOUNT:
+        errors["subtotal"] = "Sum of line totals is too large"
+    if errors:
+        raise ValidationFailed(details=errors)
+    columns["search_text"] = search_text(columns)
+    return _Content(columns=columns, line_items=line_items)
+
+
+def search_text(columns: dict[str, Any]) -> str:
+    parts = (
+        columns.get(name)
+        for name in ("customer_name", "customer_email", "customer_phone", "external_id",
+                     "external_number")
+    )
+    return fold_for_search("\n".join(p for p in parts if p))
+
+
+# ---- status changes --------------------------------------------------------------------------
+
+
+def _planned_changes(order: Order, wanted: StatusUpdate | OrderUpdate) -> list[tuple[StatusField, str, str]]:
+    """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
+    changes = []
+    for status_field in StatusField:
+        new = getattr(wanted, status_field.value)
+        if new is None:
+            continue
+        current = getattr(order, status_field.value)
+        if not is_allowed(status_field, current, new):
+            raise InvalidTransition(
+                details={"field": status_field.value, "from": str(current), "to": str(new)}
+            )
+        if new != current:
+            changes.append((status_field, str(current), str(new)))
+    return changes
+
+
+def _apply_changes(
+    order: Order, changes: list[tuple[StatusField, str, str]], source: str, now: datetime
+) -> None:
+    seq = len(order.status_history)
+    for status_field, old, new in changes:
+        setattr(order, status_field.value, new)
+        seq += 1
+        order.status_history.append(
+            StatusChange(
+                organization_id=order.organization_id,
+                order_id=order.id,
+                seq=seq,
+                field=status_field.value,
+                from_value=old,
+                to_value=new,
+                at=now,
+                source=source,
+            )
+        )
+    if changes:
+        order.updated = now
+
+
+# ---- create ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _NewOrder:
+    row: dict[str, Any]
+    line_items: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+    @property
+    def external_key(self) -> tuple[str, str] | None:
+        external_id = self.row["external_id"]
+        return None if external_id is None else (self.row["source"], external_id)
+
+
+def _new_order(
+    organization: Organization, data: OrderCreate, change_source: str, now: datetime
+) -> _NewOrder:
+    content = _prepare_content(organization, data)
+    order_id = new_order_id()
+    keys = {"organization_id": organization.id, "order_id": order_id}
+    created = data.created or now
+    statuses = {
+        StatusField.STATUS: data.status,
+        StatusField.PAYMENT_STATUS: data.payment_status,
+        StatusField.FULFILLMENT_STATUS: data.fulfillment_status,
+    }
+    row = {
+        "organization_id": organization.id,
+        "id": order_id,
+        **content.columns,
+        **{f.value: value for f, value in statuses.items()},
+        "created": created,
+        "updated": now,
+    }
+    history = [
+        {**keys, "seq": seq, "field": f.value, "from_value": None, "to_value": value.value,
+         "at": now, "source": change_source}
+        for seq, (f, value) in enumerate(statuses.items(), start=1)
+    ]
+    items = [{**keys, **item} for item in content.line_items]
+    return _NewOrder(row=row, line_items=items, history=history)
+
+
+def _insert(session: Session, new_orders: list[_NewOrder]) -> None:
+    repository.insert_orders(
+        session,
+        [o.row for o in new_orders],
+        [item for o in new_orders for item in o.line_items],
+        [entry for o in new_orders for entry in o.history],
+    )
+
+
+def create_order(
+    session: Session, organization: Organization, data: OrderCreate, *, change_source: str = SOURCE_API
+) -> Order:
+    new = _new_order(organization, data, change_source, utc_now())
+    if (key := new.external_key) is not None:
+        _refuse_duplicate(session, organization, key)
+    try:
+        with session.begin_nested():
+            _insert(session, [new])
+    except IntegrityError:
+        # Another request created the same external order between our check and insert.
+        if key is not None:
+            _refuse_duplicate(session, organization, key)
+        raise
+    return get_order(session, organization, new.row["id"])
+
+
+def _refuse_duplicate(session: Session, organization: Organization, key: tuple[str, str]) -> None:
+    existing = repository.find_by_external_ids(session, organization.id, [key])
+    if key in existing:
+        raise DuplicateOrder(
+            details={"id": existing[key], "source": key[0], "external_id": key[1]}
+        )
+
+
+def bulk_create(session: Session, organization: Organization, items: Sequence[Any]) -> BulkOutcome:
+    """Create each valid item; the others are reported by their index."""
+    _check_bulk_size(items, "body")
+    outcome = BulkOutcome(ids={})
+    now = utc_now()
+    candidates: dict[int, _NewOrder] = {}
+    for index, raw in enumerate(items):
+        try:
+            data = OrderCreate.model_validate(raw)
+            candidates[index] = _new_order(organization, data, SOURCE_BULK, now)
+        except ValidationError as exc:
+            details = validation_details(exc.errors())
+            outcome.errors[str(index)] = describe_error(ValidationFailed(details=details))
+        except OrderlyError as exc:
+            outcome.errors[str(index)] = describe_error(exc)
+
+    keys = [key for new in candidates.values() if (key := new.external_key) is not None]
+    existing = repository.find_by_external_ids(session, organization.id, keys)
+    seen: dict[tuple[str, str], int] = {}
+    accepted: dict[int, _NewOrder] = {}
+    for index, new in candidates.items():
+        key = new.external_key
+        if key is not None and key in existing:
+            outcome.errors[str(index)] = describe_error(DuplicateOrder(details={"id": existing[key]}))
+        elif key is not None and key in seen:
+            outcome.errors[str(index)] = f"Duplicate of item {seen[key]} in this request"
+        else:
+            if key is not None:
+                seen[key] = index
+            accepted[index] = new
+
+    try:
+        with session.begin_nested():
+            _insert(session, list(accepted.values()))
+    except IntegrityError:
+        # A concurrent writer took some external ids: fall back to one savepoint per order.
+        for index, new in list(accepted.items()):
+            try:
+                with session.begin_nested():
+                    _insert(session, [new])
+            except IntegrityError:
+                outcome.errors[str(index)] = DuplicateOrder.message
+                del accepted[index]
+
+    assert outcome.ids is not None
+    for index, new in sorted(accepted.items()):
+        outcome.ids[str(index)] = new.row["id"]
+    outcome.succeeded = len(accepted)
+    outcome.errors = dict(sorted(outcome.errors.items(), key=lambda kv: int(kv[0])))
+    return outcome
+
+
+# ---- read ------------------------------------------------------------------------------------
+
+
+def get_order(
+    session: Session, organization: Organization, order_id: str, *, for_update: bool = False
+) -> Order:
+    order = repository.get_order(session, organization.id, order_id, for_update=for_update)
+    if order is None:
+        raise OrderNotFound(details={"id": order_id})
+    return order
+
+
+def list_orders(
+    session: Session, organization: Organization, query: ListQuery
+) -> tuple[Sequence[Order], int]:
+    orders = repository.list_orders(
+        session, organization.id, query, offset=(query.page - 1) * query.limit, limit=query.limit
+    )
+    total = repository.count_orders(session, organization.id, query)
+    return orders, total
+
+
+# ---- update ----------------------------------------------------------------------------------
+
+
+def replace_order(
+    session: Session, organization: Organization, order_id: str, data: OrderUpdate
+) -> Order:
+    order = get_order(session, organization, order_id, for_update=True)
+    changes = _planned_changes(order, data)
+    content = _prepare_content(organization, data)
+    key = (content.columns["source"], content.columns["external_id"])
+    if key[1] is not None and (key[0], key[1]) != (order.source, order.external_id):
+        _refuse_duplicate(session, organization, key)
+
+    now = utc_now()
+    for name, value in content.columns.items():
+        setattr(order, name, value)
+    if data.created is not None:
+        order.created = data.created
+    # Line items are keyed by position: drop the old rows before the new ones take their keys.
+    order.products.clear()
+    session.flush()
+    order.products.extend(
+        LineItem(organization_id=organization.id, order_id=order.id, **item)
+        for item in content.line_items
+    )
+    _apply_changes(order, changes, SOURCE_API, now)
+    order.updated = now
+    session.flush()
+    return order
+
+
+def change_status(
+    session: Session, organization: Organization, order_id: str, data: StatusUpdate
+) -> Order:
+    order = get_order(session, organization, order_id, for_update=True)
+    _apply_changes(order, _planned_changes(order, data), SOURCE_API, utc_now())
+    session.flush()
+    return order
+
+
+def bulk_change_status(
+    session: Session, organization: Organization, updates: Sequence[Any]
+) -> BulkOutcome:
+    _check_bulk_size(updates, "updates")
+    outcome = BulkOutcome()
+    parsed: list[tuple[str, BulkStatusItem]] = []
+    for index, raw in enumerate(updates):
+        key = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            item = BulkStatusItem.model_validate(raw)
+            parsed.append((item.id, item))
+        except ValidationError as exc:
+            error = ValidationFailed(details=validation_details(exc.errors()))
+            outcome.errors[key or str(index)] = describe_error(error)
+
+    orders = repository.get_orders_with_history(session, organization.id, {k for k, _ in parsed})
+    now = utc_now()
+    for order_id, item in parsed:
+        order = orders.get(order_id)
+        if order is None:
+            outcome.errors[order_id] = OrderNotFound.message
+            continue
+        try:
+            _apply_changes(order, _planned_changes(order, item), SOURCE_BULK, now)
+        except InvalidTransition as exc:
+            outcome.errors[order_id] = describe_error(exc)
+            continue
+        outcome.succeeded += 1
+    session.flush()
+    return outcome
+
+
+# ---- delete ----------------------------------------------------------------------------------
+
+
+def delete_order(session: Session, organization: Organization, order_id: str) -> None:
+    if not repository.delete_orders(session, organization.id, [order_id]):
+        raise OrderNotFound(details={"id": order_id})
+
+
+def bulk_delete(session: Session, organization: Organization, ids: Sequence[str]) -> BulkOutcome:
+    _check_bulk_size(ids, "ids")
+    unique_ids = list(dict.fromkeys(ids))  # naming an order twice deletes it once
+    deleted = repository.delete_orders(session, organization.id, unique_ids)
+    outcome = BulkOutcome(succeeded=len(deleted))
+    for order_id in unique_ids:
+        if order_id not in deleted:
+            outcome.errors[order_id] = OrderNotFound.message
+    return outcome

@@ -1,0 +1,81 @@
+"""Order statuses and the one table of which changes are allowed."""
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    PREPARING = "preparing"
+    READY = "ready"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    FAILED = "failed"
+
+
+class FulfillmentStatus(StrEnum):
+    UNFULFILLED = "unfulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled"
+    FULFILLED = "fulfilled"
+    RETURNED = "returned"
+
+
+class StatusField(StrEnum):
+    STATUS = "status"
+    PAYMENT_STATUS = "payment_status"
+    FULFILLMENT_STATUS = "fulfillment_status"
+
+
+_FLOW = [
+    OrderStatus.PENDING,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PREPARING,
+    OrderStatus.READY,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+]
+
+# Forward along the flow (skipping steps is fine), never back. Cancelling is possible until the
+# order leaves the building; a return only after delivery; cancelled and returned are final.
+_ORDER_NEXT: dict[str, set[str]] = {
+    step: set(_FLOW[i + 1 :]) | ({OrderStatus.CANCELLED} if i <= 3 else set())
+    for i, step in enumerate(_FLOW)
+}
+_ORDER_NEXT[OrderStatus.DELIVERED].add(OrderStatus.RETURNED)
+_ORDER_NEXT[OrderStatus.CANCELLED] = set()
+_ORDER_NEXT[OrderStatus.RETURNED] = set()
+
+_PAYMENT_NEXT: dict[str, set[str]] = {
+    PaymentStatus.PENDING: {PaymentStatus.PAID, PaymentStatus.FAILED},
+    PaymentStatus.FAILED: {PaymentStatus.PENDING, PaymentStatus.PAID},
+    PaymentStatus.PAID: {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED},
+    PaymentStatus.PARTIALLY_REFUNDED: {
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    },
+    PaymentStatus.REFUNDED: set(),
+}
+
+_FULFILLMENT_NEXT: dict[str, set[str]] = {
+    value: set(FulfillmentStatus) for value in FulfillmentStatus
+}
+
+ALLOWED_TRANSITIONS: dict[StatusField, dict[str, set[str]]] = {
+    StatusField.STATUS: _ORDER_NEXT,
+    StatusField.PAYMENT_STATUS: _PAYMENT_NEXT,
+    StatusField.FULFILLMENT_STATUS: _FULFILLMENT_NEXT,
+}
+
+
+def is_allowed(field: StatusField, current: str, new: str) -> bool:
+    """Whether ``field`` may move from ``current`` to ``new``; setting the same value is a no-op."""
+    return current == new or new in ALLOWED_TRANSITIONS[field][current]

@@ -1,0 +1,32 @@
+"""The real app served over real HTTP by uvicorn, in a background thread."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from orderly.app import create_app
+from tests.support.postgres import free_port
+
+
+@contextmanager
+def live_server(database_url: str) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(database_url), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("The test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
