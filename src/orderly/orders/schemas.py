@@ -145,7 +145,7 @@ class BulkStatusItem(StatusUpdate):
 class BulkStatusRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    updates: list[dict[str, Any]] = Field(
+    updates: list[Any] = Field(
         description="Up to 1,000 items of {id, status?, payment_status?, fulfillment_status?}."
     )
 
