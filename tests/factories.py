@@ -13,8 +13,13 @@ _counter = itertools.count(1)
 
 
 def product(**fields: Any) -> dict[str, Any]:
-    return {"product_id": "prd_001", "name": "Panadol Extra", "quantity": 2,
-            "price": Decimal("15.50"), **fields}
+    return {
+        "product_id": "prd_001",
+        "name": "Panadol Extra",
+        "quantity": 2,
+        "price": Decimal("15.50"),
+        **fields,
+    }
 
 
 def order_fields(**fields: Any) -> dict[str, Any]:

@@ -49,7 +49,9 @@ class BodySizeLimit:
         await self.app(scope, counted_receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = envelope(413, PayloadTooLarge.message, {"body": f"At most {self.max_bytes} bytes"})
+        response = envelope(
+            413, PayloadTooLarge.message, {"body": f"At most {self.max_bytes} bytes"}
+        )
         await response(scope, receive, send)
 
 

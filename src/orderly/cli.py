@@ -44,7 +44,11 @@ def serve(
     """Run the HTTP API (migrating the database first)."""
     migrate()
     uvicorn.run(
-        "orderly.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "orderly.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         access_log=False,
     )
 

@@ -20,7 +20,8 @@ def bulk_create(api: httpx.Client, items: list[Any]) -> httpx.Response:
 def check_envelope(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["success"] is True and body["timestamp"].endswith("Z")
+    assert body["success"] is True
+    assert body["timestamp"].endswith("Z")
     data: dict[str, Any] = body["data"]
     assert data["failed"] == len(data["errors"])
     return data
@@ -28,7 +29,9 @@ def check_envelope(response: httpx.Response) -> dict[str, Any]:
 
 class TestBulkCreate:
     def test_creates_all_valid_items_and_lists_ids_by_index(self, api: httpx.Client) -> None:
-        data = check_envelope(bulk_create(api, [order_fields(external_id=f"B{i}") for i in range(3)]))
+        data = check_envelope(
+            bulk_create(api, [order_fields(external_id=f"B{i}") for i in range(3)])
+        )
         assert (data["succeeded"], data["failed"], data["errors"]) == (3, 0, {})
         assert set(data["ids"]) == {"0", "1", "2"}
         order = api.get(f"{ORDERS}/{data['ids']['1']}").json()
@@ -56,10 +59,14 @@ class TestBulkCreate:
         self, api: httpx.Client, make_order: MakeOrder
     ) -> None:
         existing = make_order(external_id="DUP")
-        items = [order_fields(external_id="DUP"), order_fields(external_id="NEW"),
-                 order_fields(external_id="NEW")]
+        items = [
+            order_fields(external_id="DUP"),
+            order_fields(external_id="NEW"),
+            order_fields(external_id="NEW"),
+        ]
         data = check_envelope(bulk_create(api, items))
-        assert data["succeeded"] == 1 and set(data["ids"]) == {"1"}
+        assert data["succeeded"] == 1
+        assert set(data["ids"]) == {"1"}
         assert existing["id"] in data["errors"]["0"]
         assert "item 1" in data["errors"]["2"]
 
@@ -102,10 +109,16 @@ class TestBulkStatus:
         assert (moved["status"], moved["payment_status"]) == ("delivered", "paid")
         assert moved["status_history"][-1]["source"] == "bulk"
 
-    def test_bad_items_are_reported_not_fatal(self, api: httpx.Client, make_order: MakeOrder) -> None:
+    def test_bad_items_are_reported_not_fatal(
+        self, api: httpx.Client, make_order: MakeOrder
+    ) -> None:
         a = make_order()
-        updates: list[Any] = [{"id": a["id"], "status": "lost"}, {"status": "confirmed"}, 7,
-                              {"id": a["id"], "status": "confirmed"}]
+        updates: list[Any] = [
+            {"id": a["id"], "status": "lost"},
+            {"status": "confirmed"},
+            7,
+            {"id": a["id"], "status": "confirmed"},
+        ]
         data = check_envelope(api.patch(f"{ORDERS}/bulk/status", json={"updates": updates}))
         assert data["succeeded"] == 1
         assert set(data["errors"]) == {a["id"], "1", "2"}
@@ -125,8 +138,9 @@ class TestBulkDelete:
         self, api: httpx.Client, make_order: MakeOrder
     ) -> None:
         a, b, keep = make_order(), make_order(), make_order()
-        response = api.request("DELETE", f"{ORDERS}/bulk",
-                               json={"ids": [a["id"], "rnothere", b["id"], a["id"]]})
+        response = api.request(
+            "DELETE", f"{ORDERS}/bulk", json={"ids": [a["id"], "rnothere", b["id"], a["id"]]}
+        )
         data = check_envelope(response)
         assert (data["succeeded"], data["errors"]) == (2, {"rnothere": "Order not found"})
         assert [o["id"] for o in api.get(ORDERS).json()["data"]] == [keep["id"]]

@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from orderly.core.http import dump_json
-
 from tests.conftest import MakeOrder
 from tests.factories import exact, order_fields, order_payload, product, unique_external_id
 
@@ -22,20 +21,28 @@ class TestCreate:
         response = post(api, external_id="SALLA-1")
         assert response.status_code == 201
         order = exact(response)
-        assert order["id"].startswith("r") and len(order["id"]) == 17
-        assert order["id"][1:].isalnum() and order["id"] == order["id"].lower()
+        assert order["id"].startswith("r")
+        assert len(order["id"]) == 17
+        assert order["id"][1:].isalnum()
+        assert order["id"] == order["id"].lower()
         assert order["source"] == "manual"
         assert order["status"] == "pending"
         assert order["payment_status"] == "pending"
         assert order["fulfillment_status"] == "unfulfilled"
         assert order["products"] == [
-            {"product_id": "prd_001", "name": "Panadol Extra", "quantity": 2,
-             "price": Decimal("15.50"), "total": Decimal("31.00")}
+            {
+                "product_id": "prd_001",
+                "name": "Panadol Extra",
+                "quantity": 2,
+                "price": Decimal("15.50"),
+                "total": Decimal("31.00"),
+            }
         ]
         assert order["subtotal"] == Decimal("31.00")
         assert order["discount"] == Decimal("0.00")
         assert order["total_amount"] == Decimal("45.65")
-        assert order["created"].endswith("Z") and order["updated"].endswith("Z")
+        assert order["created"].endswith("Z")
+        assert order["updated"].endswith("Z")
 
     def test_money_is_written_as_json_numbers_in_the_currency_precision(
         self, api: httpx.Client
@@ -52,7 +59,11 @@ class TestCreate:
         self, api: httpx.Client, currency: str, amount: str, written: str
     ) -> None:
         response = post(
-            api, currency=currency, total_amount=Decimal(amount), tax=None, delivery_fee=None,
+            api,
+            currency=currency,
+            total_amount=Decimal(amount),
+            tax=None,
+            delivery_fee=None,
             products=[product(price=Decimal(amount), quantity=1)],
         )
         assert response.status_code == 201, response.text
@@ -70,18 +81,31 @@ class TestCreate:
     ) -> None:
         response = post(
             api,
-            products=[product(quantity=3, price=Decimal("0.10")),
-                      product(quantity=2, price=Decimal("5"), total=Decimal("9.00"))],
+            products=[
+                product(quantity=3, price=Decimal("0.10")),
+                product(quantity=2, price=Decimal("5"), total=Decimal("9.00")),
+            ],
         )
         order = exact(response)
         assert [p["total"] for p in order["products"]] == [Decimal("0.30"), Decimal("9.00")]
         assert order["subtotal"] == Decimal("9.30")
 
     def test_subtotal_discount_tax_fee_are_stored_as_sent(self, api: httpx.Client) -> None:
-        order = exact(post(api, subtotal=Decimal("100"), discount=Decimal("5.5"),
-                           tax=Decimal("1"), delivery_fee=Decimal("0")))
+        order = exact(
+            post(
+                api,
+                subtotal=Decimal("100"),
+                discount=Decimal("5.5"),
+                tax=Decimal("1"),
+                delivery_fee=Decimal("0"),
+            )
+        )
         assert (order["subtotal"], order["discount"], order["tax"], order["delivery_fee"]) == (
-            Decimal("100.00"), Decimal("5.50"), Decimal("1.00"), Decimal("0.00"))
+            Decimal("100.00"),
+            Decimal("5.50"),
+            Decimal("1.00"),
+            Decimal("0.00"),
+        )
 
     def test_total_amount_is_stored_as_sent_even_when_parts_disagree(
         self, api: httpx.Client
@@ -97,12 +121,19 @@ class TestCreate:
         assert post(api, created="2024-01-15T10:30:00").json()["created"] == "2024-01-15T10:30:00Z"
 
     def test_optional_fields_may_be_null_or_omitted(self, api: httpx.Client) -> None:
-        body = {"source": "api", "products": [{"quantity": 1, "price": 3}],
-                "total_amount": 3, "currency": "SAR", "customer_name": None, "notes": None}
+        body = {
+            "source": "api",
+            "products": [{"quantity": 1, "price": 3}],
+            "total_amount": 3,
+            "currency": "SAR",
+            "customer_name": None,
+            "notes": None,
+        }
         response = api.post(ORDERS, json=body)
         assert response.status_code == 201, response.text
         order = response.json()
-        assert order["customer_name"] is None and order["customer_email"] is None
+        assert order["customer_name"] is None
+        assert order["customer_email"] is None
         assert order["meta"] == {}
 
     def test_creation_starts_the_status_history(self, api: httpx.Client) -> None:
@@ -159,7 +190,11 @@ class TestCreateValidation:
             ({"products": [product(quantity="2")]}, "products.0.quantity", "integer"),
             ({"products": [product(price=Decimal("-0.01"))]}, "products.0.price", "greater"),
             ({"products": [product(price=Decimal("1.001"))]}, "products.0.price", "decimal places"),
-            ({"products": [product(), product(total=Decimal("1.111"))]}, "products.1.total", "places"),
+            (
+                {"products": [product(), product(total=Decimal("1.111"))]},
+                "products.1.total",
+                "places",
+            ),
             ({"products": [{"name": "x", "price": 1}]}, "products.0.quantity", "Field required"),
             ({"products": [product(colour="red")]}, "products.0.colour", "Extra inputs"),
             ({"customer_email": "not-an-email"}, "customer_email", "e-mail"),
@@ -241,7 +276,9 @@ class TestGet:
         response = api.get(f"{ORDERS}/nonexistent")
         assert response.status_code == 404
         assert response.json() == {
-            "code": 404, "error": "Order not found", "details": {"id": "nonexistent"}
+            "code": 404,
+            "error": "Order not found",
+            "details": {"id": "nonexistent"},
         }
 
 
@@ -250,16 +287,30 @@ class TestReplace:
         self, api: httpx.Client, make_order: MakeOrder
     ) -> None:
         order = make_order(notes="fragile", discount=Decimal("1"), meta={"a": 1})
-        body = {"source": "manual", "products": [{"name": "Tea", "quantity": 1, "price": 7}],
-                "total_amount": 7, "currency": "SAR"}
+        body = {
+            "source": "manual",
+            "products": [{"name": "Tea", "quantity": 1, "price": 7}],
+            "total_amount": 7,
+            "currency": "SAR",
+        }
         response = api.put(f"{ORDERS}/{order['id']}", content=dump_json(body))
         assert response.status_code == 200, response.text
         replaced = exact(response)
-        assert replaced["products"] == [{"product_id": None, "name": "Tea", "quantity": 1,
-                                         "price": Decimal("7.00"), "total": Decimal("7.00")}]
-        assert replaced["notes"] is None and replaced["customer_name"] is None
-        assert replaced["discount"] == Decimal("0.00") and replaced["meta"] == {}
-        assert replaced["id"] == order["id"] and replaced["created"] == order["created"]
+        assert replaced["products"] == [
+            {
+                "product_id": None,
+                "name": "Tea",
+                "quantity": 1,
+                "price": Decimal("7.00"),
+                "total": Decimal("7.00"),
+            }
+        ]
+        assert replaced["notes"] is None
+        assert replaced["customer_name"] is None
+        assert replaced["discount"] == Decimal("0.00")
+        assert replaced["meta"] == {}
+        assert replaced["id"] == order["id"]
+        assert replaced["created"] == order["created"]
         assert replaced["organization_id"] == order["organization_id"]
         assert replaced["updated"] > order["updated"]
         assert exact(api.get(f"{ORDERS}/{order['id']}")) == replaced
@@ -276,8 +327,9 @@ class TestReplace:
         self, api: httpx.Client, make_order: MakeOrder
     ) -> None:
         order = make_order(status="shipped")
-        refused = api.put(f"{ORDERS}/{order['id']}", content=order_payload(status="pending",
-                                                                           notes="changed"))
+        refused = api.put(
+            f"{ORDERS}/{order['id']}", content=order_payload(status="pending", notes="changed")
+        )
         assert refused.status_code == 422
         assert refused.json()["error"] == "Invalid status transition"
         assert refused.json()["details"] == {"field": "status", "from": "shipped", "to": "pending"}
@@ -289,7 +341,9 @@ class TestReplace:
 
     def test_created_is_kept_unless_sent(self, api: httpx.Client, make_order: MakeOrder) -> None:
         order = make_order()
-        moved = api.put(f"{ORDERS}/{order['id']}", content=order_payload(created="2023-05-01T00:00:00Z"))
+        moved = api.put(
+            f"{ORDERS}/{order['id']}", content=order_payload(created="2023-05-01T00:00:00Z")
+        )
         assert moved.json()["created"] == "2023-05-01T00:00:00Z"
 
     def test_a_fetched_order_can_be_put_back_unchanged(
@@ -334,7 +388,10 @@ class TestDelete:
         assert api.get(f"{ORDERS}/{order['id']}").status_code == 404
         assert [o["id"] for o in api.get(ORDERS).json()["data"]] == [keep["id"]]
         assert api.delete(f"{ORDERS}/{order['id']}").status_code == 404
-        assert api.patch(f"{ORDERS}/{order['id']}/status", json={"status": "confirmed"}).status_code == 404
+        assert (
+            api.patch(f"{ORDERS}/{order['id']}/status", json={"status": "confirmed"}).status_code
+            == 404
+        )
 
     def test_its_external_id_can_be_used_again(
         self, api: httpx.Client, make_order: MakeOrder

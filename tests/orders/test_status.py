@@ -18,8 +18,12 @@ ORDER_ALLOWED = (
     | {("delivered", "returned")}
 )
 PAYMENT_ALLOWED = {
-    ("pending", "paid"), ("pending", "failed"), ("failed", "pending"), ("failed", "paid"),
-    ("paid", "partially_refunded"), ("paid", "refunded"),
+    ("pending", "paid"),
+    ("pending", "failed"),
+    ("failed", "pending"),
+    ("failed", "paid"),
+    ("paid", "partially_refunded"),
+    ("paid", "refunded"),
     ("partially_refunded", "refunded"),
 }
 ORDER_PAIRS = [(a, b) for a, b in itertools.product(OrderStatus, OrderStatus) if a != b]
@@ -46,7 +50,8 @@ class TestOrderStatus:
         else:
             assert response.status_code == 422, response.text
             assert response.json() == {
-                "code": 422, "error": "Invalid status transition",
+                "code": 422,
+                "error": "Invalid status transition",
                 "details": {"field": "status", "from": current, "to": new},
             }
             assert api.get(f"{ORDERS}/{order['id']}").json()["status"] == current
@@ -62,7 +67,11 @@ class TestPaymentStatus:
         expected = 200 if (current, new) in PAYMENT_ALLOWED else 422
         assert response.status_code == expected, response.text
         if expected == 422:
-            assert response.json()["details"] == {"field": "payment_status", "from": current, "to": new}
+            assert response.json()["details"] == {
+                "field": "payment_status",
+                "from": current,
+                "to": new,
+            }
 
     def test_another_partial_refund_is_accepted(
         self, api: httpx.Client, make_order: MakeOrder
@@ -78,7 +87,8 @@ class TestFulfillmentStatus:
     ) -> None:
         order = make_order(fulfillment_status=current)
         response = patch(api, order["id"], fulfillment_status=new)
-        assert response.status_code == 200 and response.json()["fulfillment_status"] == new
+        assert response.status_code == 200
+        assert response.json()["fulfillment_status"] == new
 
 
 class TestPatchBehaviour:
@@ -90,11 +100,19 @@ class TestPatchBehaviour:
         assert response.status_code == 422
         assert api.get(f"{ORDERS}/{order['id']}").json()["payment_status"] == "pending"
 
-        ok = patch(api, order["id"], status="returned", payment_status="paid",
-                   fulfillment_status="returned")
+        ok = patch(
+            api,
+            order["id"],
+            status="returned",
+            payment_status="paid",
+            fulfillment_status="returned",
+        )
         body = ok.json()
         assert (body["status"], body["payment_status"], body["fulfillment_status"]) == (
-            "returned", "paid", "returned")
+            "returned",
+            "paid",
+            "returned",
+        )
 
     def test_setting_the_current_value_is_a_no_op(
         self, api: httpx.Client, make_order: MakeOrder
@@ -126,8 +144,13 @@ class TestPatchBehaviour:
 
     @pytest.mark.parametrize(
         ("body", "field"),
-        [({}, "body"), ({"status": "lost"}, "status"), ({"colour": "red"}, "colour"),
-         ({"status": None}, "body"), ({"status": 3}, "status")],
+        [
+            ({}, "body"),
+            ({"status": "lost"}, "status"),
+            ({"colour": "red"}, "colour"),
+            ({"status": None}, "body"),
+            ({"status": 3}, "status"),
+        ],
     )
     def test_bad_bodies_are_422(
         self, api: httpx.Client, make_order: MakeOrder, body: dict[str, object], field: str

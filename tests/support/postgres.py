@@ -26,7 +26,8 @@ def find_pg_bin() -> Path:
     if candidates:
         return Path(candidates[0]).parent
     raise RuntimeError(
-        "PostgreSQL server programs not found: run scripts/ensure-postgres.sh (apt-get install postgresql)"
+        "PostgreSQL server programs not found: run scripts/ensure-postgres.sh "
+        "(apt-get install postgresql)"
     )
 
 
@@ -43,10 +44,21 @@ def _as_server_user() -> list[str]:
         pwd.getpwnam(SERVER_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVER_USER,
+            ],
             check=True,
         )
     return ["runuser", "-u", SERVER_USER, "--"]
+
+
+def _run(args: list[str]) -> None:
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
 
 
 @contextmanager
@@ -61,30 +73,19 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(workdir, SERVER_USER)
         shutil.chown(sockets, SERVER_USER)
     port = free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    subprocess.run(
-        [*prefix, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-         "-E", "UTF8", "--locale=C.UTF-8"],
-        **quiet,  # type: ignore[arg-type]
-    )
+    initdb = [str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+    _run([*prefix, *initdb, "-E", "UTF8", "--locale=C.UTF-8"])
+    # Durability settings off: a test server's data is thrown away anyway.
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    subprocess.run(
-        [*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(workdir / "server.log"), "-w", "start"],
-        **quiet,  # type: ignore[arg-type]
-    )
+    pg_ctl = [*prefix, str(pg_bin / "pg_ctl"), "-D", str(data)]
+    _run([*pg_ctl, "-o", options, "-l", str(workdir / "server.log"), "-w", "start"])
     try:
-        subprocess.run(
-            [str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "orderly"],
-            **quiet,  # type: ignore[arg-type]
-        )
+        address = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        _run([str(pg_bin / "createdb"), *address, "orderly"])
         yield f"postgresql://postgres@127.0.0.1:{port}/orderly"
     finally:
-        subprocess.run(
-            [*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-        )
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)

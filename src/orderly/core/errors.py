@@ -27,11 +27,6 @@ class OrderlyError(Exception):
         super().__init__(self.message)
 
 
-class BadRequest(OrderlyError):
-    status_code = 400
-    message = "Malformed request"
-
-
 class Unauthorized(OrderlyError):
     status_code = 401
     message = "Unauthorized"

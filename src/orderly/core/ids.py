@@ -16,3 +16,11 @@ def new_order_id() -> str:
 
 def new_id(prefix: str, length: int = 16) -> str:
     return f"{prefix}_{random_token(length)}"
+
+
+_ORDER_ID_ALPHABET = frozenset(_ALPHABET)
+
+
+def is_order_id(value: str) -> bool:
+    """Whether ``value`` could be an order id; anything else cannot name a stored order."""
+    return len(value) == 17 and value[0] == "r" and _ORDER_ID_ALPHABET.issuperset(value[1:])

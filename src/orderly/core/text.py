@@ -15,6 +15,6 @@ def fold_for_search(text: str) -> str:
 
 
 def like_pattern(fragment: str) -> str:
-    """A LIKE pattern matching ``fragment`` anywhere, its wildcards taken literally (escape ``\\``)."""
+    """A LIKE pattern matching ``fragment`` anywhere, wildcards taken literally (ESCAPE ``\\``)."""
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

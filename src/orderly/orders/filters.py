@@ -53,7 +53,9 @@ class OrderFilters(BaseModel):
     status: str | None = Field(default=None, description="One status, or several comma-separated.")
     payment_status: str | None = Field(default=None, description="Comma-separated allowed.")
     fulfillment_status: str | None = Field(default=None, description="Comma-separated allowed.")
-    source: str | None = Field(default=None, max_length=1000, description="Comma-separated allowed.")
+    source: str | None = Field(
+        default=None, max_length=1000, description="Comma-separated allowed."
+    )
     search: str | None = Field(
         default=None,
         max_length=MAX_SEARCH_LENGTH,
@@ -113,7 +115,11 @@ class OrderFilters(BaseModel):
 
     @model_validator(mode="after")
     def _range_in_order(self) -> "OrderFilters":
-        if self.created_from_at and self.created_to_at and self.created_from_at > self.created_to_at:
+        if (
+            self.created_from_at
+            and self.created_to_at
+            and self.created_from_at > self.created_to_at
+        ):
             raise ValueError("created_from is after created_to")
         return self
 
@@ -154,4 +160,3 @@ class OrderFilters(BaseModel):
 class ListQuery(OrderFilters):
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-

@@ -98,7 +98,7 @@ def find_by_external_ids(
             tuple_(Order.source, Order.external_id).in_(chunk),
         )
         for source, external_id, order_id in session.execute(query):
-            found[(source, external_id)] = order_id
+            found[(source, external_id or "")] = order_id
     return found
 
 
@@ -133,7 +133,9 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
         ids = list(existing)
         for model in (LineItem, StatusChange):
             session.execute(
-                delete(model).where(model.organization_id == organization_id, model.order_id.in_(ids))
+                delete(model).where(
+                    model.organization_id == organization_id, model.order_id.in_(ids)
+                )
             )
         session.execute(
             delete(Order).where(Order.organization_id == organization_id, Order.id.in_(ids))

@@ -46,9 +46,7 @@ Amount = Annotated[
 ]
 Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
-Identifier = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
-]
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 CurrencyCode = Annotated[
     str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency_code)
 ]
@@ -78,12 +76,12 @@ class OrderContent(BaseModel):
         default=None, description="The order number people see on the source platform."
     )
     customer_name: ShortText | None = None
-    customer_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = (
-        None
-    )
-    customer_phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = (
-        None
-    )
+    customer_email: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None
+    ) = None
+    customer_phone: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None
+    ) = None
     products: list[LineItemIn] = Field(max_length=1000)
     subtotal: Amount | None = Field(default=None, description="Defaults to the sum of line totals.")
     discount: Amount | None = None

@@ -17,8 +17,14 @@ from orderly.auth.models import Organization
 from orderly.core import money
 from orderly.core.contact import InvalidContact, normalize_email, normalize_phone
 from orderly.core.db import utc_now
-from orderly.core.errors import Conflict, NotFound, OrderlyError, ValidationFailed, validation_details
-from orderly.core.ids import new_order_id
+from orderly.core.errors import (
+    Conflict,
+    NotFound,
+    OrderlyError,
+    ValidationFailed,
+    validation_details,
+)
+from orderly.core.ids import is_order_id, new_order_id
 from orderly.core.text import fold_for_search
 from orderly.orders import repository
 from orderly.orders.filters import ListQuery
@@ -100,7 +106,8 @@ def _prepare_content(organization: Organization, data: OrderContent) -> _Content
             errors[path] = f"{currency} amounts have at most {places} decimal places"
         return value
 
-    line_items = []
+    line_items: list[dict[str, Any]] = []
+    line_totals: list[Decimal] = []
     for index, item in enumerate(data.products):
         price = amount(f"products.{index}.price", item.price)
         total = (
@@ -108,6 +115,7 @@ def _prepare_content(organization: Organization, data: OrderContent) -> _Content
             if item.total is not None
             else price * item.quantity
         )
+        line_totals.append(total)
         line_items.append(
             {
                 "position": index,
@@ -121,7 +129,7 @@ def _prepare_content(organization: Organization, data: OrderContent) -> _Content
     subtotal = (
         amount("subtotal", data.subtotal)
         if data.subtotal is not None
-        else sum((line["total"] for line in line_items), Decimal(0))
+        else sum(line_totals, Decimal(0))
     )
 
     email = phone = None
@@ -163,8 +171,13 @@ def _prepare_content(organization: Organization, data: OrderContent) -> _Content
 def search_text(columns: dict[str, Any]) -> str:
     parts = (
         columns.get(name)
-        for name in ("customer_name", "customer_email", "customer_phone", "external_id",
-                     "external_number")
+        for name in (
+            "customer_name",
+            "customer_email",
+            "customer_phone",
+            "external_id",
+            "external_number",
+        )
     )
     return fold_for_search("\n".join(p for p in parts if p))
 
@@ -172,7 +185,9 @@ def search_text(columns: dict[str, Any]) -> str:
 # ---- status changes --------------------------------------------------------------------------
 
 
-def _planned_changes(order: Order, wanted: StatusUpdate | OrderUpdate) -> list[tuple[StatusField, str, str]]:
+def _planned_changes(
+    order: Order, wanted: StatusUpdate | OrderUpdate
+) -> list[tuple[StatusField, str, str]]:
     """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
     changes = []
     for status_field in StatusField:
@@ -248,8 +263,15 @@ def _new_order(
         "updated": now,
     }
     history = [
-        {**keys, "seq": seq, "field": f.value, "from_value": None, "to_value": value.value,
-         "at": now, "source": change_source}
+        {
+            **keys,
+            "seq": seq,
+            "field": f.value,
+            "from_value": None,
+            "to_value": value.value,
+            "at": now,
+            "source": change_source,
+        }
         for seq, (f, value) in enumerate(statuses.items(), start=1)
     ]
     items = [{**keys, **item} for item in content.line_items]
@@ -266,7 +288,11 @@ def _insert(session: Session, new_orders: list[_NewOrder]) -> None:
 
 
 def create_order(
-    session: Session, organization: Organization, data: OrderCreate, *, change_source: str = SOURCE_API
+    session: Session,
+    organization: Organization,
+    data: OrderCreate,
+    *,
+    change_source: str = SOURCE_API,
 ) -> Order:
     new = _new_order(organization, data, change_source, utc_now())
     if (key := new.external_key) is not None:
@@ -285,9 +311,7 @@ def create_order(
 def _refuse_duplicate(session: Session, organization: Organization, key: tuple[str, str]) -> None:
     existing = repository.find_by_external_ids(session, organization.id, [key])
     if key in existing:
-        raise DuplicateOrder(
-            details={"id": existing[key], "source": key[0], "external_id": key[1]}
-        )
+        raise DuplicateOrder(details={"id": existing[key], "source": key[0], "external_id": key[1]})
 
 
 def bulk_create(session: Session, organization: Organization, items: Sequence[Any]) -> BulkOutcome:
@@ -313,7 +337,9 @@ def bulk_create(session: Session, organization: Organization, items: Sequence[An
     for index, new in candidates.items():
         key = new.external_key
         if key is not None and key in existing:
-            outcome.errors[str(index)] = describe_error(DuplicateOrder(details={"id": existing[key]}))
+            outcome.errors[str(index)] = describe_error(
+                DuplicateOrder(details={"id": existing[key]})
+            )
         elif key is not None and key in seen:
             outcome.errors[str(index)] = f"Duplicate of item {seen[key]} in this request"
         else:
@@ -348,7 +374,9 @@ def bulk_create(session: Session, organization: Organization, items: Sequence[An
 def get_order(
     session: Session, organization: Organization, order_id: str, *, for_update: bool = False
 ) -> Order:
-    order = repository.get_order(session, organization.id, order_id, for_update=for_update)
+    order = None
+    if is_order_id(order_id):
+        order = repository.get_order(session, organization.id, order_id, for_update=for_update)
     if order is None:
         raise OrderNotFound(details={"id": order_id})
     return order
@@ -419,7 +447,9 @@ def bulk_change_status(
             error = ValidationFailed(details=validation_details(exc.errors()))
             outcome.errors[key or str(index)] = describe_error(error)
 
-    orders = repository.get_orders_with_history(session, organization.id, {k for k, _ in parsed})
+    orders = repository.get_orders_with_history(
+        session, organization.id, {k for k, _ in parsed if is_order_id(k)}
+    )
     now = utc_now()
     for order_id, item in parsed:
         order = orders.get(order_id)
@@ -440,14 +470,18 @@ def bulk_change_status(
 
 
 def delete_order(session: Session, organization: Organization, order_id: str) -> None:
-    if not repository.delete_orders(session, organization.id, [order_id]):
+    if not is_order_id(order_id) or not repository.delete_orders(
+        session, organization.id, [order_id]
+    ):
         raise OrderNotFound(details={"id": order_id})
 
 
 def bulk_delete(session: Session, organization: Organization, ids: Sequence[str]) -> BulkOutcome:
     _check_bulk_size(ids, "ids")
     unique_ids = list(dict.fromkeys(ids))  # naming an order twice deletes it once
-    deleted = repository.delete_orders(session, organization.id, unique_ids)
+    deleted = repository.delete_orders(
+        session, organization.id, [i for i in unique_ids if is_order_id(i)]
+    )
     outcome = BulkOutcome(succeeded=len(deleted))
     for order_id in unique_ids:
         if order_id not in deleted:

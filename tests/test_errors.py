@@ -1,0 +1,125 @@
+"""Malformed and hostile input: always the envelope, never a 500, never a partial write."""
+
+import httpx
+import pytest
+
+from orderly.core.config import get_settings
+from tests.conftest import MakeOrder
+from tests.factories import order_payload
+
+ORDERS = "/api/v1/orders"
+
+
+def assert_envelope(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body: dict[str, object] = response.json()
+    assert set(body) == {"code", "error", "details"}
+    assert body["code"] == status
+    assert isinstance(body["details"], dict)
+    return body
+
+
+class TestMalformedBodies:
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b"{bad",
+            b"",
+            b"[1,",
+            b"\xff\xfe",
+            b'{"a": NaN}',
+            b'{"total_amount": Infinity}',
+            b'{"customer_name": "a\\u0000b"}',
+            b'{"customer_name": "\\ud800"}',
+        ],
+    )
+    def test_not_json_is_400(self, api: httpx.Client, raw: bytes) -> None:
+        response = api.post(ORDERS, content=raw, headers={"Content-Type": "application/json"})
+        status = 422 if raw == b"" else 400
+        assert_envelope(response, status)
+        assert api.get(ORDERS).json()["total_count"] == 0
+
+    def test_json_without_a_content_type_is_still_read(self, api: httpx.Client) -> None:
+        response = api.post(ORDERS, content=order_payload(), headers={"Content-Type": "text/plain"})
+        assert response.status_code == 201
+
+    @pytest.mark.parametrize(
+        "raw", [b"[]", b"42", b'"order"', b"null", b'{"products": "many"}', b'{"source": {}}']
+    )
+    def test_wrong_types_are_422(self, api: httpx.Client, raw: bytes) -> None:
+        assert_envelope(api.post(ORDERS, content=raw), 422)
+
+    def test_deeply_nested_json_is_refused_cleanly(self, api: httpx.Client) -> None:
+        raw = b'{"meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        assert api.post(ORDERS, content=order_payload()[:-1] + b"," + raw[1:]).status_code in (
+            400,
+            422,
+        )
+
+    def test_oversized_body_is_413(self, api: httpx.Client) -> None:
+        size = get_settings().max_body_bytes + 1
+        assert_envelope(api.post(ORDERS, content=b" " * size), 413)
+
+    def test_unicode_text_survives(self, api: httpx.Client) -> None:
+        name = 'عبد الله 🙂 O\'Brien "Jr" \\ ; DROP'
+        response = api.post(ORDERS, content=order_payload(customer_name=name))
+        assert response.json()["customer_name"] == name
+
+
+class TestRoutingErrors:
+    def test_unknown_path_is_404_envelope(self, api: httpx.Client) -> None:
+        assert_envelope(api.get("/api/v1/nothing"), 404)
+
+    def test_wrong_method_is_405_envelope(self, api: httpx.Client) -> None:
+        assert_envelope(api.post("/api/v1/orders/rabc/status", json={}), 405)
+
+    @pytest.mark.parametrize("order_id", ["%00", "..%2F..%2Fetc", "x" * 5000, "'; --"])
+    def test_odd_ids_are_404(self, api: httpx.Client, order_id: str) -> None:
+        assert_envelope(api.get(f"{ORDERS}/{order_id}"), 404)
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "limit=%00",
+            "page=1e3",
+            "status[]=x",
+            "sort=%27",
+            "created_from=%FF",
+            "search=%FF%FE",
+            "limit=1&limit=abc",
+            "created_to=2024-02-30",
+        ],
+    )
+    def test_hostile_query_strings_never_500(
+        self, api: httpx.Client, make_order: MakeOrder, query: str
+    ) -> None:
+        make_order()
+        response = api.get(f"{ORDERS}?{query}")
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 422:
+            assert_envelope(response, 422)
+
+
+class TestHealth:
+    def test_healthz(self, anonymous: httpx.Client) -> None:
+        assert anonymous.get("/healthz").json()["status"] == "ok"
+
+    def test_openapi_is_served(self, anonymous: httpx.Client) -> None:
+        paths = anonymous.get("/openapi.json").json()["paths"]
+        assert {
+            "/api/v1/orders",
+            "/api/v1/orders/{order_id}",
+            "/api/v1/orders/bulk",
+            "/api/v1/orders/bulk/status",
+            "/api/v1/orders/{order_id}/status",
+        } <= set(paths)
+
+
+class TestHostileIds:
+    def test_bulk_endpoints_treat_unstorable_ids_as_missing(self, api: httpx.Client) -> None:
+        odd = ["r'; delete --xxxxx", "r" + "\u0623" * 16, "x" * 64]
+        deleted = api.request("DELETE", f"{ORDERS}/bulk", json={"ids": odd}).json()["data"]
+        assert deleted["failed"] == 3
+        updates = [{"id": i, "status": "confirmed"} for i in odd]
+        moved = api.patch(f"{ORDERS}/bulk/status", json={"updates": updates}).json()["data"]
+        assert moved["failed"] == 3
