@@ -4,7 +4,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from orderly.core.text import fold_for_search, like_pattern
 from orderly.orders.filters import OrderFilters
@@ -38,6 +39,35 @@ def ordering(filters: OrderFilters) -> list[ColumnElement[Any]]:
     return [column.asc(), Order.id.asc()]
 
 
+def _load_children(
+    session: Session, organization_id: str, orders: Sequence[Order], *, history: bool
+) -> None:
+    """Fill ``products`` (and ``status_history``) of many orders with one query each.
+
+    Written out instead of ``selectinload`` because that matches composite keys with a row-value
+    ``IN``, which SQLite answers with a full table scan.
+    """
+    if not orders:
+        return
+    ids = [order.id for order in orders]
+    relations: list[tuple[str, type[LineItem] | type[StatusChange], Any]] = [
+        ("products", LineItem, LineItem.position)
+    ]
+    if history:
+        relations.append(("status_history", StatusChange, StatusChange.seq))
+    for attribute, model, position in relations:
+        children: dict[str, list[Any]] = {order_id: [] for order_id in ids}
+        query = (
+            select(model)
+            .where(model.organization_id == organization_id, model.order_id.in_(ids))
+            .order_by(model.order_id, position)
+        )
+        for child in session.scalars(query):
+            children[child.order_id].append(child)
+        for order in orders:
+            set_committed_value(order, attribute, children[order.id])
+
+
 def list_orders(
     session: Session, organization_id: str, filters: OrderFilters, *, offset: int, limit: int
 ) -> Sequence[Order]:
@@ -47,9 +77,10 @@ def list_orders(
         .order_by(*ordering(filters))
         .offset(offset)
         .limit(limit)
-        .options(selectinload(Order.products))
     )
-    return session.scalars(query).all()
+    orders = session.scalars(query).all()
+    _load_children(session, organization_id, orders, history=False)
+    return orders
 
 
 def count_orders(session: Session, organization_id: str, filters: OrderFilters) -> int:
@@ -63,12 +94,14 @@ def get_order(
     query = (
         select(Order)
         .where(Order.organization_id == organization_id, Order.id == order_id)
-        .options(selectinload(Order.products), selectinload(Order.status_history))
         .execution_options(populate_existing=True)
     )
     if for_update:
         query = query.with_for_update()
-    return session.scalars(query).one_or_none()
+    order = session.scalars(query).one_or_none()
+    if order is not None:
+        _load_children(session, organization_id, [order], history=True)
+    return order
 
 
 def get_orders_with_history(
@@ -77,10 +110,11 @@ def get_orders_with_history(
     query = (
         select(Order)
         .where(Order.organization_id == organization_id, Order.id.in_(list(order_ids)))
-        .options(selectinload(Order.status_history))
         .with_for_update()
     )
-    return {order.id: order for order in session.scalars(query)}
+    orders = session.scalars(query).all()
+    _load_children(session, organization_id, orders, history=True)
+    return {order.id: order for order in orders}
 
 
 def find_by_external_ids(

@@ -1,0 +1,205 @@
+"""``make bench``: API latency on a seeded database, SQLite and PostgreSQL side by side.
+
+Seeds N orders (default 1,000,000: half in one organization, the rest over nine others), serves
+the API with ``orderly serve`` in a separate process, and times real HTTP requests against the
+large organization. Prints p50/p99 per case, in milliseconds.
+
+    python -m bench --orders 1000000 --requests 200 --backends sqlite,postgresql
+"""
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from bench.seed import insert_orders
+from orderly.auth import service as auth
+from orderly.core.db import get_engine, migrate, session_factory
+from orderly.orders.models import Order
+from tests.factories import order_fields, order_payload
+from tests.support.postgres import free_port, postgres_server
+
+DATA = Path(__file__).parent / "results"
+
+# (case, target p50 in ms or None)
+TARGETS = {
+    "list page 1 (total_count)": 10,
+    "list status=delivered": 10,
+    "list payment_status=paid": 10,
+    "list source=salla": 10,
+    "list created_from (recent)": 10,
+    "list created_to (old)": 10,
+    "search common (احمد)": 50,
+    "search rare (email)": 50,
+    "list page 1,000": None,
+    "get one": 3,
+    "create one": None,
+    "patch status": 3,
+    "bulk create 1,000": 250,
+}
+
+
+def seed(url: str, total: int) -> str:
+    """Seed ``total`` orders unless already there; returns a token of the large organization."""
+    migrate(url)
+    engine = get_engine(url)
+    with session_factory(url)() as session:
+        big = auth.get_or_create_organization(session, "big")
+        others = [auth.get_or_create_organization(session, f"org{i}") for i in range(1, 10)]
+        token = auth.mint_token(session, big, "bench").secret
+        session.commit()
+        present = session.scalar(select(func.count()).select_from(Order)) or 0
+    if present < total:
+        started = time.perf_counter()
+        print(f"  seeding {total:,} orders…", file=sys.stderr, flush=True)
+        insert_orders(engine, big.id, total // 2, seed=1)
+        for index, org in enumerate(others):
+            insert_orders(engine, org.id, (total - total // 2) // len(others), seed=index + 2)
+        print(f"  seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+        )
+    return token
+
+
+@contextlib.contextmanager
+def serve(url: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "ORDERLY_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orderly.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def timed(call: Callable[[], httpx.Response], repeat: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code < 300, response.text[:300]
+    return samples
+
+
+def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[float]]:
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    organization_id = "org_" + token.split("_")[1]
+    with session_factory(url)() as session:
+        ids = list(
+            session.scalars(
+                select(Order.id).where(Order.organization_id == organization_id).limit(5000)
+            )
+        )
+    rng = random.Random(7)
+
+    def listing(**params: Any) -> Callable[[], httpx.Response]:
+        return lambda: client.get("/api/v1/orders", params=params)
+
+    fulfillment = iter(["fulfilled", "unfulfilled"] * repeat * 2)
+    bulk_bodies = b"[" + b",".join(order_payload(external_id=None) for _ in range(1000)) + b"]"
+    one = order_payload(**{k: v for k, v in order_fields().items() if k != "external_id"})
+    cases: dict[str, Callable[[], httpx.Response]] = {
+        "list page 1 (total_count)": listing(),
+        "list status=delivered": listing(status="delivered"),
+        "list payment_status=paid": listing(payment_status="paid"),
+        "list source=salla": listing(source="salla"),
+        "list created_from (recent)": listing(created_from="2025-12-01"),
+        "list created_to (old)": listing(created_to="2024-02-01"),
+        "search common (احمد)": listing(search="احمد"),
+        "search rare (email)": listing(search="customer123456@"),
+        "list page 1,000": listing(page=1000),
+        "get one": lambda: client.get(f"/api/v1/orders/{rng.choice(ids)}"),
+        "create one": lambda: client.post("/api/v1/orders", content=one),
+        "patch status": lambda: client.patch(
+            f"/api/v1/orders/{ids[0]}/status", json={"fulfillment_status": next(fulfillment)}
+        ),
+        "bulk create 1,000": lambda: client.post("/api/v1/orders/bulk", content=bulk_bodies),
+    }
+    results = {}
+    for name, call in cases.items():
+        count = max(5, repeat // 20) if name == "bulk create 1,000" else repeat
+        results[name] = timed(call, count)
+        print(
+            f"    {name}: p50 {statistics.median(results[name]):.2f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
+    return results
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextlib.contextmanager
+def database(backend: str, total: int) -> Iterator[str]:
+    if backend == "postgresql":
+        with postgres_server() as url:
+            yield url
+    else:
+        DATA.mkdir(exist_ok=True)
+        yield f"sqlite:///{DATA / f'bench-{total}.db'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    backends = [b.strip() for b in args.backends.split(",")]
+
+    table: dict[str, dict[str, list[float]]] = {}
+    for backend in backends:
+        print(f"{backend}:", file=sys.stderr, flush=True)
+        with database(backend, args.orders) as url:
+            token = seed(url, args.orders)
+            with serve(url) as base:
+                table[backend] = run_cases(base, token, url, args.requests)
+
+    header = "| case | target p50 |" + "".join(f" {b} p50 | {b} p99 |" for b in backends)
+    print(
+        f"\n{args.orders:,} orders ({args.orders // 2:,} in the measured organization), "
+        f"{args.requests} requests per case, one uvicorn worker; times in ms\n"
+    )
+    print(header)
+    print("|---|---|" + "---|---|" * len(backends))
+    for case, target in TARGETS.items():
+        cells = "".join(
+            f" {statistics.median(table[b][case]):.2f} | {percentile(table[b][case], 0.99):.2f} |"
+            for b in backends
+        )
+        print(f"| {case} | {'≤ ' + str(target) if target else '–'} |{cells}")
+
+
+if __name__ == "__main__":
+    main()
