@@ -50,9 +50,7 @@ def _load_children(
     if not orders:
         return
     ids = [order.id for order in orders]
-    relations: list[tuple[str, type[LineItem] | type[StatusChange], Any]] = [
-        ("products", LineItem, LineItem.position)
-    ]
+    relations: list[tuple[str, Any, Any]] = [("products", LineItem, LineItem.position)]
     if history:
         relations.append(("status_history", StatusChange, StatusChange.seq))
     for attribute, model, position in relations:
