@@ -4,10 +4,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Enum,
     ForeignKeyConstraint,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -122,3 +124,25 @@ class StatusChange(Base):
     to_value: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(64))
+
+
+class OrderCount(Base):
+    """How many orders an organization has per status combination and source.
+
+    Lets ``total_count`` of the common filters (none, statuses, source) be a sum of a few rows
+    instead of a count over hundreds of thousands. Each key is split over a few ``shard`` rows
+    so that concurrent writers of one organization do not all wait on a single row lock.
+    """
+
+    __tablename__ = "order_counts"
+    __table_args__ = (
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payment_status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fulfillment_status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

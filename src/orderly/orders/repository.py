@@ -1,18 +1,52 @@
 """Every query on orders, line items and status history. Each one leads with organization_id."""
 
-from collections.abc import Iterable, Sequence
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from orderly.core.text import fold_for_search, like_pattern
 from orderly.orders.filters import OrderFilters
-from orderly.orders.models import LineItem, Order, StatusChange
+from orderly.orders.models import LineItem, Order, OrderCount, StatusChange
 
 
-def conditions(organization_id: str, filters: OrderFilters) -> list[ColumnElement[bool]]:
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# Trigram indexes (FTS5 on SQLite, pg_trgm on PostgreSQL) serve searches of 3+ characters.
+_TRIGRAM = 3
+_SQLITE_SEARCH = text("SELECT rowid FROM orders_search WHERE orders_search MATCH :phrase").columns(
+    column("rowid")
+)
+
+
+def _search_condition(needle: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "sqlite" and len(needle) >= _TRIGRAM:
+        phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: substring match
+        return literal_column("orders.rowid").in_(_SQLITE_SEARCH.bindparams(phrase=phrase))
+    return Order.search_text.like(like_pattern(needle), escape="\\")
+
+
+def conditions(
+    organization_id: str, filters: OrderFilters, dialect: str
+) -> list[ColumnElement[bool]]:
     """The WHERE clause of a filtered list or export."""
     where: list[ColumnElement[bool]] = [Order.organization_id == organization_id]
     if statuses := filters.statuses:
@@ -28,7 +62,7 @@ def conditions(organization_id: str, filters: OrderFilters) -> list[ColumnElemen
     if (created_to := filters.created_to_at) is not None:
         where.append(Order.created <= created_to)
     if filters.search and (needle := fold_for_search(filters.search.strip())):
-        where.append(Order.search_text.like(like_pattern(needle), escape="\\"))
+        where.append(_search_condition(needle, dialect))
     return where
 
 
@@ -71,7 +105,7 @@ def list_orders(
 ) -> Sequence[Order]:
     query = (
         select(Order)
-        .where(*conditions(organization_id, filters))
+        .where(*conditions(organization_id, filters, _dialect(session)))
         .order_by(*ordering(filters))
         .offset(offset)
         .limit(limit)
@@ -82,8 +116,72 @@ def list_orders(
 
 
 def count_orders(session: Session, organization_id: str, filters: OrderFilters) -> int:
-    query = select(func.count()).select_from(Order).where(*conditions(organization_id, filters))
-    return int(session.scalar(query) or 0)
+    if filters.search or filters.created_from or filters.created_to:
+        where = conditions(organization_id, filters, _dialect(session))
+        query = select(func.count()).select_from(Order).where(*where)
+        return int(session.scalar(query) or 0)
+    # Statuses and source only: a sum over the maintained counts (see OrderCount).
+    where = [OrderCount.organization_id == organization_id]
+    for counted, values in (
+        (OrderCount.status, filters.statuses),
+        (OrderCount.payment_status, filters.payment_statuses),
+        (OrderCount.fulfillment_status, filters.fulfillment_statuses),
+        (OrderCount.source, filters.sources),
+    ):
+        if values:
+            where.append(counted.in_(values))
+    return int(session.scalar(select(func.coalesce(func.sum(OrderCount.n), 0)).where(*where)) or 0)
+
+
+# ---- maintained counts -----------------------------------------------------------------------
+# Every write that adds or removes an order, or changes its statuses or source, goes through
+# this module and adjusts OrderCount in the same transaction.
+
+CountKey = tuple[str, str, str, str]
+_COUNT_SHARDS = 8
+
+
+def count_key(order: Order | dict[str, Any]) -> CountKey:
+    get = order.get if isinstance(order, dict) else lambda name: getattr(order, name)
+    return (
+        str(get("status")),
+        str(get("payment_status")),
+        str(get("fulfillment_status")),
+        str(get("source")),
+    )
+
+
+def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountKey, int]) -> None:
+    # Sorted, so that concurrent transactions lock counter rows in the same order.
+    rows = [
+        {
+            "organization_id": organization_id,
+            "status": key[0],
+            "payment_status": key[1],
+            "fulfillment_status": key[2],
+            "source": key[3],
+            "shard": random.randrange(_COUNT_SHARDS),
+            "n": delta,
+        }
+        for key, delta in sorted(deltas.items())
+        if delta
+    ]
+    if not rows:
+        return
+    upsert = (postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert)(OrderCount)
+    statement = upsert.on_conflict_do_update(
+        index_elements=list(OrderCount.__table__.primary_key),
+        set_={"n": OrderCount.n + upsert.excluded.n},
+    )
+    for row in rows:  # one statement per key: a multi-row upsert may not touch a row twice
+        session.execute(statement, row)
+
+
+def record_count_change(
+    session: Session, organization_id: str, before: CountKey, after: CountKey
+) -> None:
+    if before != after:
+        adjust_counts(session, organization_id, {before: -1, after: 1})
 
 
 def get_order(
@@ -144,6 +242,7 @@ def insert_orders(
     if not orders:
         return
     session.execute(insert(Order), orders)
+    adjust_counts(session, orders[0]["organization_id"], Counter(count_key(o) for o in orders))
     if line_items:
         session.execute(insert(LineItem), line_items)
     if history:
@@ -154,13 +253,12 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
     """Delete orders with their line items and history; returns the ids that existed."""
     if not order_ids:
         return set()
-    existing = set(
-        session.scalars(
-            select(Order.id).where(
-                Order.organization_id == organization_id, Order.id.in_(order_ids)
-            )
-        )
-    )
+    found = session.execute(
+        select(
+            Order.id, Order.status, Order.payment_status, Order.fulfillment_status, Order.source
+        ).where(Order.organization_id == organization_id, Order.id.in_(order_ids))
+    ).all()
+    existing = {row.id for row in found}
     if existing:
         ids = list(existing)
         for model in (LineItem, StatusChange):
@@ -172,4 +270,6 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
         session.execute(
             delete(Order).where(Order.organization_id == organization_id, Order.id.in_(ids))
         )
+        removed = Counter(count_key(row._asdict()) for row in found)
+        adjust_counts(session, organization_id, {key: -n for key, n in removed.items()})
     return existing

@@ -3,6 +3,7 @@
 Services flush, never commit (the request's session does), and raise ``OrderlyError``s.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -399,6 +400,7 @@ def replace_order(
     session: Session, organization: Organization, order_id: str, data: OrderUpdate
 ) -> Order:
     order = get_order(session, organization, order_id, for_update=True)
+    counted_as = repository.count_key(order)
     changes = _planned_changes(order, data)
     content = _prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
@@ -419,6 +421,9 @@ def replace_order(
     )
     _apply_changes(order, changes, SOURCE_API, now)
     order.updated = now
+    repository.record_count_change(
+        session, organization.id, counted_as, repository.count_key(order)
+    )
     session.flush()
     return order
 
@@ -427,7 +432,11 @@ def change_status(
     session: Session, organization: Organization, order_id: str, data: StatusUpdate
 ) -> Order:
     order = get_order(session, organization, order_id, for_update=True)
+    counted_as = repository.count_key(order)
     _apply_changes(order, _planned_changes(order, data), SOURCE_API, utc_now())
+    repository.record_count_change(
+        session, organization.id, counted_as, repository.count_key(order)
+    )
     session.flush()
     return order
 
@@ -451,17 +460,22 @@ def bulk_change_status(
         session, organization.id, {k for k, _ in parsed if is_order_id(k)}
     )
     now = utc_now()
+    count_changes: Counter[repository.CountKey] = Counter()
     for order_id, item in parsed:
         order = orders.get(order_id)
         if order is None:
             outcome.errors[order_id] = OrderNotFound.message
             continue
+        counted_as = repository.count_key(order)
         try:
             _apply_changes(order, _planned_changes(order, item), SOURCE_BULK, now)
         except InvalidTransition as exc:
             outcome.errors[order_id] = describe_error(exc)
             continue
+        count_changes[counted_as] -= 1
+        count_changes[repository.count_key(order)] += 1
         outcome.succeeded += 1
+    repository.adjust_counts(session, organization.id, count_changes)
     session.flush()
     return outcome
 
