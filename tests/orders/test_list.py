@@ -362,3 +362,73 @@ class TestTotalCount:
             body = api.get(ORDERS, params=params).json()
             assert body["total_count"] == len(expected), params
             assert body["count"] == len(expected), params
+
+
+class TestCursor:
+    @pytest.mark.parametrize(
+        "sort",
+        [
+            "-created",
+            "created",
+            "total_amount",
+            "-total_amount",
+            "customer_name",
+            "-customer_name",
+            "status",
+            "-updated",
+        ],
+    )
+    def test_walking_by_cursor_matches_walking_by_page(
+        self, api: httpx.Client, make_order: MakeOrder, sort: str
+    ) -> None:
+        for i in range(7):
+            make_order(
+                created=f"2024-01-0{1 + i % 3}T00:00:00Z",
+                total_amount=Decimal(i % 2),
+                customer_name=None if i % 3 == 0 else f"Name {i % 2}",
+                status=["pending", "shipped"][i % 2],
+            )
+        by_page = ids(api.get(ORDERS, params={"sort": sort, "limit": 100}))
+        by_cursor: list[str] = []
+        params: dict[str, str | int] = {"sort": sort, "limit": 3}
+        while True:
+            body = api.get(ORDERS, params=params).json()
+            by_cursor += [o["id"] for o in body["data"]]
+            assert body["total_count"] == 7
+            if not body["has_next"]:
+                assert "next_cursor" not in body["meta"]
+                break
+            params["cursor"] = body["meta"]["next_cursor"]
+        assert by_cursor == by_page
+
+    def test_cursor_keeps_filters(self, api: httpx.Client, make_order: MakeOrder) -> None:
+        wanted = [make_order(status="shipped")["id"] for _ in range(3)]
+        make_order(status="pending")
+        first = api.get(ORDERS, params={"status": "shipped", "limit": 2}).json()
+        rest = api.get(
+            ORDERS, params={"status": "shipped", "limit": 2, "cursor": first["meta"]["next_cursor"]}
+        ).json()
+        assert sorted(o["id"] for o in first["data"] + rest["data"]) == sorted(wanted)
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"cursor": "garbage"},
+            {"cursor": "W10"},
+            {"cursor": "bnVsbA"},
+            {"cursor": "WyItY3JlYXRlZCIsIjIwMjQiLCJyIl0", "page": 2},
+        ],
+    )
+    def test_bad_cursors_are_422(self, api: httpx.Client, params: dict[str, str | int]) -> None:
+        response = api.get(ORDERS, params=params)
+        assert response.status_code == 422
+        assert "cursor" in response.json()["details"]
+
+    def test_a_cursor_of_another_sort_is_422(
+        self, api: httpx.Client, make_order: MakeOrder
+    ) -> None:
+        make_order()
+        make_order()
+        cursor = api.get(ORDERS, params={"limit": 1}).json()["meta"]["next_cursor"]
+        response = api.get(ORDERS, params={"cursor": cursor, "sort": "total_amount"})
+        assert response.status_code == 422

@@ -1,10 +1,21 @@
 """The list filters and sort, one definition shared by listing and export."""
 
+import base64
+import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
 
@@ -157,6 +168,59 @@ class OrderFilters(BaseModel):
         return self.sort.startswith("-")
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the sort value and id of its last order (a keyset cursor)."""
+
+    sort: str
+    value: Any
+    id: str
+
+    def encode(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        raw = json.dumps([self.sort, None if value is None else str(value), self.id])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, sort: str) -> "Position":
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            cursor_sort, value, order_id = json.loads(raw)
+            if not isinstance(order_id, str) or not isinstance(value, str | None):
+                raise ValueError
+            if cursor_sort != sort:
+                raise ValueError("This cursor belongs to another sort order")
+            field = sort.removeprefix("-")
+            if value is not None and field in ("created", "updated"):
+                value = datetime.fromisoformat(value)
+            elif value is not None and field == "total_amount":
+                value = Decimal(value)
+        except ValueError as exc:
+            raise ValueError(str(exc) or "Not a cursor this API handed out") from None
+        except (TypeError, ArithmeticError, UnicodeDecodeError):
+            raise ValueError("Not a cursor this API handed out") from None
+        return cls(sort=sort, value=value, id=order_id)
+
+
 class ListQuery(OrderFilters):
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="meta.next_cursor of the previous page: continues after it (keyset), "
+        "as fast on the thousandth page as on the first. Use instead of page.",
+    )
+
+    @field_validator("cursor")
+    @classmethod
+    def _check_cursor(cls, cursor: str | None, info: ValidationInfo) -> str | None:
+        if cursor is not None:
+            if info.data.get("page", 1) != 1:
+                raise ValueError("Send either page or cursor, not both")
+            Position.decode(cursor, info.data.get("sort", "-created"))
+        return cursor
+
+    @property
+    def after(self) -> Position | None:
+        return None if self.cursor is None else Position.decode(self.cursor, self.sort)

@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     column,
     delete,
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from orderly.core.text import fold_for_search, like_pattern
-from orderly.orders.filters import OrderFilters
+from orderly.orders.filters import OrderFilters, Position
 from orderly.orders.models import LineItem, Order, OrderCount, StatusChange
 
 
@@ -67,10 +69,24 @@ def conditions(
 
 
 def ordering(filters: OrderFilters) -> list[ColumnElement[Any]]:
-    column = getattr(Order, filters.sort_field)
+    """Sort by the chosen field, ties by id; a missing customer name sorts lowest everywhere."""
+    sorted_by = getattr(Order, filters.sort_field)
     if filters.descending:
-        return [column.desc(), Order.id.desc()]
-    return [column.asc(), Order.id.asc()]
+        return [sorted_by.desc().nulls_last(), Order.id.desc()]
+    return [sorted_by.asc().nulls_first(), Order.id.asc()]
+
+
+def _after(filters: OrderFilters, position: Position) -> ColumnElement[bool]:
+    """Orders that come after ``position`` in the sort order (keyset pagination)."""
+    sorted_by = getattr(Order, filters.sort_field)
+    desc, value = filters.descending, position.value
+    later_id = Order.id < position.id if desc else Order.id > position.id
+    if value is None:  # only customer_name is nullable; NULL sorts lowest
+        same = and_(sorted_by.is_(None), later_id)
+        return same if desc else or_(sorted_by.is_not(None), same)
+    beyond = sorted_by < value if desc else sorted_by > value
+    following = or_(beyond, and_(sorted_by == value, later_id))
+    return or_(following, sorted_by.is_(None)) if desc else following
 
 
 def _load_children(
@@ -101,15 +117,18 @@ def _load_children(
 
 
 def list_orders(
-    session: Session, organization_id: str, filters: OrderFilters, *, offset: int, limit: int
+    session: Session,
+    organization_id: str,
+    filters: OrderFilters,
+    *,
+    offset: int,
+    limit: int,
+    after: Position | None = None,
 ) -> Sequence[Order]:
-    query = (
-        select(Order)
-        .where(*conditions(organization_id, filters, _dialect(session)))
-        .order_by(*ordering(filters))
-        .offset(offset)
-        .limit(limit)
-    )
+    where = conditions(organization_id, filters, _dialect(session))
+    if after is not None:
+        where.append(_after(filters, after))
+    query = select(Order).where(*where).order_by(*ordering(filters)).offset(offset).limit(limit)
     orders = session.scalars(query).all()
     _load_children(session, organization_id, orders, history=False)
     return orders

@@ -46,16 +46,16 @@ def list_orders(
     session: SessionDep, org: CurrentOrg, query: Annotated[ListQuery, Query()]
 ) -> JSONResponse:
     """List orders, filtered, searched, sorted and paginated."""
-    orders, total = service.list_orders(session, org, query)
+    page = service.list_orders(session, org, query)
     return JSONResponse(
         {
-            "data": [Order.model_validate(o).model_dump(by_alias=True) for o in orders],
-            "count": len(orders),
-            "total_count": total,
+            "data": [Order.model_validate(o).model_dump(by_alias=True) for o in page.orders],
+            "count": len(page.orders),
+            "total_count": page.total,
             "page": query.page,
             "limit": query.limit,
-            "has_next": query.page * query.limit < total,
-            "meta": {},
+            "has_next": page.next is not None,
+            "meta": {"next_cursor": page.next.encode()} if page.next else {},
         }
     )
 

@@ -28,7 +28,7 @@ from orderly.core.errors import (
 from orderly.core.ids import is_order_id, new_order_id
 from orderly.core.text import fold_for_search
 from orderly.orders import repository
-from orderly.orders.filters import ListQuery
+from orderly.orders.filters import ListQuery, Position
 from orderly.orders.models import LineItem, Order, StatusChange
 from orderly.orders.schemas import (
     BulkStatusItem,
@@ -383,14 +383,26 @@ def get_order(
     return order
 
 
-def list_orders(
-    session: Session, organization: Organization, query: ListQuery
-) -> tuple[Sequence[Order], int]:
+@dataclass
+class OrderPage:
+    orders: Sequence[Order]
+    total: int
+    next: Position | None  # where the next page starts, when there is one
+
+
+def list_orders(session: Session, organization: Organization, query: ListQuery) -> OrderPage:
+    after = query.after
+    offset = 0 if after is not None else (query.page - 1) * query.limit
+    # One row more than asked for tells whether another page follows.
     orders = repository.list_orders(
-        session, organization.id, query, offset=(query.page - 1) * query.limit, limit=query.limit
+        session, organization.id, query, offset=offset, limit=query.limit + 1, after=after
     )
     total = repository.count_orders(session, organization.id, query)
-    return orders, total
+    if len(orders) <= query.limit:
+        return OrderPage(orders=orders, total=total, next=None)
+    last = orders[query.limit - 1]
+    position = Position(sort=query.sort, value=getattr(last, query.sort_field), id=last.id)
+    return OrderPage(orders=orders[: query.limit], total=total, next=position)
 
 
 # ---- update ----------------------------------------------------------------------------------
