@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from orderly.auth import models as _auth_models  # noqa: F401  (registers tables)
-from orderly.core.db import Base
+from orderly.core.db import Base, include_name
 from orderly.orders import models as _order_models  # noqa: F401  (registers tables)
 
 config = context.config
@@ -17,6 +17,7 @@ def run(connection: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from orderly.core.db import Base, Money, UTCDateTime
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
@@ -86,18 +86,28 @@ class Order(Base):
     )
 
 
-class LineItem(Base):
-    __tablename__ = "order_line_items"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["organization_id", "order_id"],
-            ["orders.organization_id", "orders.id"],
-            ondelete="CASCADE",
-        ),
-    )
+class _PartOfOrder:
+    """Rows that belong to one order: keyed by organization and order, removed with it."""
 
-    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(17), primary_key=True)
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[ForeignKeyConstraint]:
+        return (
+            ForeignKeyConstraint(
+                ["organization_id", "order_id"],
+                ["orders.organization_id", "orders.id"],
+                ondelete="CASCADE",
+            ),
+        )
+
+    # sort_order: mixin columns would otherwise come last, and every key leads with the tenant.
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True, sort_order=-2)
+    order_id: Mapped[str] = mapped_column(String(17), primary_key=True, sort_order=-1)
+
+
+class LineItem(_PartOfOrder, Base):
+    __tablename__ = "order_line_items"
+
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(1024))
@@ -106,18 +116,9 @@ class LineItem(Base):
     total: Mapped[Decimal] = mapped_column(Money)
 
 
-class StatusChange(Base):
+class StatusChange(_PartOfOrder, Base):
     __tablename__ = "order_status_history"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["organization_id", "order_id"],
-            ["orders.organization_id", "orders.id"],
-            ondelete="CASCADE",
-        ),
-    )
 
-    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(17), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str] = mapped_column(String(32))
     from_value: Mapped[str | None] = mapped_column(String(32))
