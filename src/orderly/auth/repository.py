@@ -16,11 +16,18 @@ def get_organization_by_slug(session: Session, slug: str) -> Organization | None
     return session.scalars(select(Organization).where(Organization.slug == slug)).one_or_none()
 
 
-def find_active_token(session: Session, organization_id: str, token_hash: str) -> ApiToken | None:
-    query = select(ApiToken).where(
-        ApiToken.organization_id == organization_id,
-        ApiToken.token_hash == token_hash,
-        ApiToken.revoked_at.is_(None),
+def find_organization_by_token(
+    session: Session, organization_id: str, token_hash: str
+) -> Organization | None:
+    """The organization holding an active token with this hash (one query per request)."""
+    query = (
+        select(Organization)
+        .join(ApiToken, ApiToken.organization_id == Organization.id)
+        .where(
+            ApiToken.organization_id == organization_id,
+            ApiToken.token_hash == token_hash,
+            ApiToken.revoked_at.is_(None),
+        )
     )
     return session.scalars(query).first()
 

@@ -109,7 +109,9 @@ def get_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     pool = get_settings().db_pool_size
-    return create_engine(url, pool_size=pool, max_overflow=pool, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per request; a connection found dead is discarded by
+    # SQLAlchemy when it fails, and recycling keeps idle ones from going stale behind proxies.
+    return create_engine(url, pool_size=pool, max_overflow=pool, pool_recycle=1800)
 
 
 @lru_cache(maxsize=8)

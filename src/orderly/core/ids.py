@@ -7,7 +7,12 @@ _ALPHABET = string.ascii_lowercase + string.digits
 
 
 def random_token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """``length`` characters of [a-z0-9], each uniformly random (one system call, not one each)."""
+    chars: list[str] = []
+    while len(chars) < length:
+        # 252 = 7 × 36: dropping bytes above it keeps every character equally likely.
+        chars += [_ALPHABET[b % 36] for b in secrets.token_bytes(length * 2) if b < 252]
+    return "".join(chars[:length])
 
 
 def new_order_id() -> str:

@@ -3,15 +3,17 @@
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     column,
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -23,9 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from orderly.core.db import Base
 from orderly.core.text import fold_for_search, like_pattern
 from orderly.orders.filters import OrderFilters, Position
 from orderly.orders.models import LineItem, Order, OrderCount, StatusChange
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _dialect(session: Session) -> str:
@@ -68,25 +75,37 @@ def conditions(
     return where
 
 
+# Only customer_name can be missing. A missing name sorts highest, as PostgreSQL's indexes order
+# NULLs natively; SQLite is told so explicitly (where NULLs otherwise sort lowest).
+_NULLABLE_SORTS = {"customer_name"}
+
+
 def ordering(filters: OrderFilters) -> list[ColumnElement[Any]]:
-    """Sort by the chosen field, ties by id; a missing customer name sorts lowest everywhere."""
+    """Sort by the chosen field, ties broken by id."""
     sorted_by = getattr(Order, filters.sort_field)
+    nullable = filters.sort_field in _NULLABLE_SORTS
     if filters.descending:
-        return [sorted_by.desc().nulls_last(), Order.id.desc()]
-    return [sorted_by.asc().nulls_first(), Order.id.asc()]
+        first = sorted_by.desc().nulls_first() if nullable else sorted_by.desc()
+        return [first, Order.id.desc()]
+    return [sorted_by.asc().nulls_last() if nullable else sorted_by.asc(), Order.id.asc()]
 
 
 def _after(filters: OrderFilters, position: Position) -> ColumnElement[bool]:
     """Orders that come after ``position`` in the sort order (keyset pagination)."""
     sorted_by = getattr(Order, filters.sort_field)
     desc, value = filters.descending, position.value
+    if filters.sort_field not in _NULLABLE_SORTS:
+        # A row-value comparison walks the (organization_id, field, id) index on both engines.
+        key = tuple_(sorted_by, Order.id)
+        last = tuple_(literal(value, sorted_by.type), literal(position.id, Order.id.type))
+        return key < last if desc else key > last
     later_id = Order.id < position.id if desc else Order.id > position.id
-    if value is None:  # only customer_name is nullable; NULL sorts lowest
+    if value is None:  # a missing name: the highest value
         same = and_(sorted_by.is_(None), later_id)
-        return same if desc else or_(sorted_by.is_not(None), same)
+        return or_(sorted_by.is_not(None), same) if desc else same
     beyond = sorted_by < value if desc else sorted_by > value
     following = or_(beyond, and_(sorted_by == value, later_id))
-    return or_(following, sorted_by.is_(None)) if desc else following
+    return following if desc else or_(following, sorted_by.is_(None))
 
 
 def _load_children(
@@ -187,13 +206,15 @@ def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountK
     ]
     if not rows:
         return
-    upsert = (postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert)(OrderCount)
-    statement = upsert.on_conflict_do_update(
-        index_elements=list(OrderCount.__table__.primary_key),
-        set_={"n": OrderCount.n + upsert.excluded.n},
+    insert_rows = (postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert)(
+        _table(OrderCount)
+    ).values(rows)  # the keys are distinct, so no row is touched twice by one statement
+    session.execute(
+        insert_rows.on_conflict_do_update(
+            index_elements=list(_table(OrderCount).primary_key),
+            set_={"n": OrderCount.n + insert_rows.excluded.n},
+        )
     )
-    for row in rows:  # one statement per key: a multi-row upsert may not touch a row twice
-        session.execute(statement, row)
 
 
 def record_count_change(
@@ -260,12 +281,13 @@ def insert_orders(
     """Insert many new orders with three multi-row statements."""
     if not orders:
         return
-    session.execute(insert(Order), orders)
+    # Core inserts of plain rows: the ORM's per-object bookkeeping is not needed for new rows.
+    session.execute(insert(_table(Order)), orders)
     adjust_counts(session, orders[0]["organization_id"], Counter(count_key(o) for o in orders))
     if line_items:
-        session.execute(insert(LineItem), line_items)
+        session.execute(insert(_table(LineItem)), line_items)
     if history:
-        session.execute(insert(StatusChange), history)
+        session.execute(insert(_table(StatusChange)), history)
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
