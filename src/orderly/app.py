@@ -10,6 +10,7 @@ from orderly.core.config import get_settings
 from orderly.core.db import SessionDep, ping
 from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
 from orderly.core.http import JSONResponse
+from orderly.export.routes import router as export_router
 from orderly.orders.routes import router as orders_router
 
 health = APIRouter(tags=["health"])
@@ -68,6 +69,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.state.database_url = database_url or settings.database_url
     install_error_handlers(app)
     app.include_router(health)
+    app.include_router(export_router)  # before orders: /orders/export is not an order id
     app.include_router(orders_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -2,7 +2,7 @@
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -108,7 +108,7 @@ def _after(filters: OrderFilters, position: Position) -> ColumnElement[bool]:
     return following if desc else or_(following, sorted_by.is_(None))
 
 
-def _load_children(
+def load_children(
     session: Session, organization_id: str, orders: Sequence[Order], *, history: bool
 ) -> None:
     """Fill ``products`` (and ``status_history``) of many orders with one query each.
@@ -149,8 +149,24 @@ def list_orders(
         where.append(_after(filters, after))
     query = select(Order).where(*where).order_by(*ordering(filters)).offset(offset).limit(limit)
     orders = session.scalars(query).all()
-    _load_children(session, organization_id, orders, history=False)
+    load_children(session, organization_id, orders, history=False)
     return orders
+
+
+def stream_orders(
+    session: Session, organization_id: str, filters: OrderFilters, *, batch_size: int
+) -> Iterator[Sequence[Order]]:
+    """Every matching order in batches, read through one streaming (server-side) cursor.
+
+    Each batch comes with its line items loaded, and its history too when asked for.
+    """
+    query = (
+        select(Order)
+        .where(*conditions(organization_id, filters, _dialect(session)))
+        .order_by(*ordering(filters))
+        .execution_options(yield_per=batch_size)
+    )
+    yield from session.scalars(query).partitions()
 
 
 def count_orders(session: Session, organization_id: str, filters: OrderFilters) -> int:
@@ -236,7 +252,7 @@ def get_order(
         query = query.with_for_update()
     order = session.scalars(query).one_or_none()
     if order is not None:
-        _load_children(session, organization_id, [order], history=True)
+        load_children(session, organization_id, [order], history=True)
     return order
 
 
@@ -249,7 +265,7 @@ def get_orders_with_history(
         .with_for_update()
     )
     orders = session.scalars(query).all()
-    _load_children(session, organization_id, orders, history=True)
+    load_children(session, organization_id, orders, history=True)
     return {order.id: order for order in orders}
 
 

@@ -1,0 +1,218 @@
+"""File formats: each turns batches of rows (or documents) into bytes, as they come."""
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xlsxwriter
+
+from orderly.core.http import dump_json, format_timestamp
+from orderly.export.columns import Column, Kind
+
+
+class Format(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+MEDIA_TYPES = {
+    Format.CSV: "text/csv; charset=utf-8",
+    Format.JSONL: "application/x-ndjson",
+    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format.PARQUET: "application/vnd.apache.parquet",
+}
+
+
+class TableWriter(Protocol):
+    def header(self) -> bytes: ...
+    def write(self, rows: list[list[Any]]) -> bytes: ...
+    def finish(self) -> Iterator[bytes]: ...
+
+
+def _text(value: Any, kind: Kind) -> str:
+    if value is None:
+        return ""
+    if kind == Kind.TIMESTAMP:
+        return format_timestamp(value)
+    if kind == Kind.JSON:
+        return dump_json(value).decode()
+    return str(value)
+
+
+class CsvWriter:
+    """RFC 4180: comma-separated, CRLF line ends, fields quoted when they need it."""
+
+    def __init__(self, columns: list[Column], *, bom: bool = False) -> None:
+        self.columns, self.bom = columns, bom
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")
+
+    def _drain(self) -> bytes:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text.encode()
+
+    def header(self) -> bytes:
+        self._csv.writerow([c.name for c in self.columns])
+        # The byte order mark is what makes Excel read UTF-8 (Arabic names) correctly.
+        return ("\ufeff".encode() if self.bom else b"") + self._drain()
+
+    def write(self, rows: list[list[Any]]) -> bytes:
+        kinds = [c.kind for c in self.columns]
+        self._csv.writerows([_text(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows)
+        return self._drain()
+
+    def finish(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class XlsxWriter:
+    """A real workbook with typed cells, written in constant memory to a temporary file."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        handle, self._path = tempfile.mkstemp(suffix=".xlsx")
+        os.close(handle)
+        self._book = xlsxwriter.Workbook(
+            self._path, {"constant_memory": True, "remove_timezone": True}
+        )
+        self._sheet = self._book.add_worksheet("orders")
+        self._formats = {
+            Kind.TIMESTAMP: self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+            Kind.MONEY: self._book.add_format({"num_format": "#,##0.00##"}),
+        }
+        self._row = 0
+
+    def header(self) -> bytes:
+        bold = self._book.add_format({"bold": True})
+        for index, column in enumerate(self.columns):
+            self._sheet.write_string(0, index, column.name, bold)
+        self._sheet.freeze_panes(1, 0)
+        return b""
+
+    def write(self, rows: list[list[Any]]) -> bytes:
+        sheet = self._sheet
+        for values in rows:
+            self._row += 1
+            for index, (value, column) in enumerate(zip(values, self.columns, strict=True)):
+                if value is None:
+                    continue
+                kind = column.kind
+                if kind == Kind.MONEY:
+                    # Excel numbers are binary floats; the exact text is kept in CSV/Parquet.
+                    sheet.write_number(self._row, index, float(value), self._formats[kind])
+                elif kind == Kind.INTEGER:
+                    sheet.write_number(self._row, index, value)
+                elif kind == Kind.TIMESTAMP:
+                    sheet.write_datetime(self._row, index, value, self._formats[kind])
+                else:
+                    sheet.write_string(self._row, index, _text(value, kind))
+        return b""
+
+    def finish(self) -> Iterator[bytes]:
+        try:
+            self._book.close()
+            with open(self._path, "rb") as workbook:
+                while chunk := workbook.read(1 << 20):
+                    yield chunk
+        finally:
+            os.unlink(self._path)
+
+
+class _Drain(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they are written."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+_ARROW_TYPES = {
+    Kind.TEXT: pa.string(),
+    Kind.MONEY: pa.decimal128(18, 4),
+    Kind.INTEGER: pa.int64(),
+    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    Kind.JSON: pa.string(),
+}
+
+
+class ParquetWriter:
+    """Typed columns (decimal money, UTC timestamps), one row group per batch."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        self._schema = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in columns])
+        self._sink = _Drain()
+        self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
+
+    def header(self) -> bytes:
+        return self._sink.take()
+
+    def write(self, rows: list[list[Any]]) -> bytes:
+        if not rows:
+            return b""
+        arrays = []
+        for index, column in enumerate(self.columns):
+            values: Iterable[Any] = (row[index] for row in rows)
+            if column.kind == Kind.JSON:
+                values = (None if v is None else dump_json(v).decode() for v in values)
+            elif column.kind == Kind.MONEY:
+                values = (
+                    None if v is None else Decimal(v).quantize(Decimal("0.0001")) for v in values
+                )
+            arrays.append(pa.array(list(values), type=_ARROW_TYPES[column.kind]))
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        return self._sink.take()
+
+    def finish(self) -> Iterator[bytes]:
+        self._writer.close()
+        yield self._sink.take()
+
+
+def table_writer(fmt: Format, columns: list[Column], *, bom: bool = False) -> TableWriter:
+    if fmt == Format.CSV:
+        return CsvWriter(columns, bom=bom)
+    if fmt == Format.XLSX:
+        return XlsxWriter(columns)
+    if fmt == Format.PARQUET:
+        return ParquetWriter(columns)
+    raise ValueError(f"{fmt} is not a table format")
+
+
+def jsonl(batch: list[dict[str, Any]]) -> bytes:
+    return b"".join(dump_json(document) + b"\n" for document in batch)
+
+
+def stream(writer: TableWriter, batches: Iterable[list[list[Any]]]) -> Iterator[bytes]:
+    """The whole file: header, every batch, then whatever the format writes last."""
+    yield writer.header()
+    for batch in batches:
+        if chunk := writer.write(batch):
+            yield chunk
+    yield from writer.finish()
