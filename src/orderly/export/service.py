@@ -1,6 +1,6 @@
 """Stream every order matching the list filters: rows for tables, documents for JSONL."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -57,7 +57,8 @@ def _batches(
         if items:
             repository.load_children(session, organization_id, orders, history=history)
         yield orders
-        session.expunge_all()  # keep memory flat: nothing outlives its batch
+        for order in orders:  # keep memory flat: nothing outlives its batch
+            session.expunge(order)
 
 
 def _order_value(order: Order, column: Column) -> Any:
@@ -82,7 +83,9 @@ def _line_document(item: LineItem, currency: str) -> dict[str, Any]:
     }
 
 
-def rows(session: Session, plan: ExportPlan) -> Iterator[list[list[Any]]]:
+def rows(
+    session: Session, plan: ExportPlan, on_orders: Callable[[int], None] | None = None
+) -> Iterator[list[list[Any]]]:
     """Batches of rows, each a list of values in column order (Decimal, datetime, str, int …)."""
     order_columns = [c for c in plan.columns if c.name not in _LINE_FIELDS]
     line_columns = [c for c in plan.columns if c.name in _LINE_FIELDS]
@@ -105,6 +108,8 @@ def rows(session: Session, plan: ExportPlan) -> Iterator[list[list[Any]]]:
                     values[column.name] = value
                 batch.append([values[c.name] for c in plan.columns])
         yield batch
+        if on_orders:
+            on_orders(len(orders))
 
 
 def documents(
@@ -116,12 +121,22 @@ def documents(
 
 
 def export_bytes(
-    session: Session, plan: ExportPlan, fmt: Format, *, bom: bool = False
+    session: Session,
+    plan: ExportPlan,
+    fmt: Format,
+    *,
+    bom: bool = False,
+    on_orders: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """The export file, chunk by chunk, as the rows come out of the database."""
+    """The export file, chunk by chunk, as the rows come out of the database.
+
+    ``on_orders`` hears how many orders each batch held (for progress bars).
+    """
     if fmt == Format.JSONL:
         for batch in documents(session, plan.organization_id, plan.filters):
             yield formats.jsonl(batch)
+            if on_orders:
+                on_orders(len(batch))
         return
     writer = formats.table_writer(fmt, plan.columns, bom=bom)
-    yield from formats.stream(writer, rows(session, plan))
+    yield from formats.stream(writer, rows(session, plan, on_orders))

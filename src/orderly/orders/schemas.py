@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from orderly.core import money
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
 
 
 def _exact_number(value: Any) -> Any:
@@ -120,6 +120,33 @@ class OrderUpdate(OrderContent):
     status: OrderStatus | None = None
     payment_status: PaymentStatus | None = None
     fulfillment_status: FulfillmentStatus | None = None
+
+
+class HistoryEntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: StatusField
+    from_: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, alias="from"
+    )
+    to: Annotated[str, StringConstraints(max_length=32)]
+    at: Timestamp
+    source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class OrderImport(OrderCreate):
+    """An order as a file or a platform holds it, taken as sent (the contract's "Ingested
+    orders"): no line items is fine, contacts that do not parse are kept as received, amounts
+    with more places than the currency are rounded half-up; its times and history are kept."""
+
+    products: list[LineItemIn] = Field(default_factory=list, max_length=1000)
+    updated: Timestamp | None = None
+    status_history: list[HistoryEntryIn] | None = None
+
+    @field_validator("products")
+    @classmethod
+    def _at_least_one_product(cls, products: list[LineItemIn]) -> list[LineItemIn]:
+        return products
 
 
 class StatusUpdate(BaseModel):

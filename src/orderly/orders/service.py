@@ -34,6 +34,7 @@ from orderly.orders.schemas import (
     BulkStatusItem,
     OrderContent,
     OrderCreate,
+    OrderImport,
     OrderUpdate,
     StatusUpdate,
 )
@@ -44,6 +45,7 @@ MAX_BULK_ITEMS = 1000
 # Who made a change, as recorded in status history.
 SOURCE_API = "api"
 SOURCE_BULK = "bulk"
+SOURCE_IMPORT = "import"
 
 
 class OrderNotFound(NotFound):
@@ -95,13 +97,19 @@ class _Content:
     line_items: list[dict[str, Any]]
 
 
-def _prepare_content(organization: Organization, data: OrderContent) -> _Content:
+def _prepare_content(
+    organization: Organization, data: OrderContent, *, ingested: bool = False
+) -> _Content:
+    """Check money and contacts and fill in defaults. ``ingested`` orders are taken as sent:
+    extra places are rounded, contacts that do not parse are kept as received."""
     errors: dict[str, str] = {}
     currency = data.currency
 
     def amount(path: str, value: Decimal | None) -> Decimal:
         if value is None:
             return Decimal(0)
+        if ingested:
+            return money.quantize(value, currency)
         if not money.fits_currency(value, currency):
             places = money.currency_places(currency)
             errors[path] = f"{currency} amounts have at most {places} decimal places"
@@ -138,12 +146,16 @@ def _prepare_content(organization: Organization, data: OrderContent) -> _Content
         try:
             email = normalize_email(data.customer_email)
         except InvalidContact as exc:
-            errors["customer_email"] = str(exc)
+            email = data.customer_email if ingested else None
+            if not ingested:
+                errors["customer_email"] = str(exc)
     if data.customer_phone:
         try:
             phone = normalize_phone(data.customer_phone, organization.default_country)
         except InvalidContact as exc:
-            errors["customer_phone"] = str(exc)
+            phone = data.customer_phone if ingested else None
+            if not ingested:
+                errors["customer_phone"] = str(exc)
 
     columns = {
         "source": data.source,
@@ -246,7 +258,8 @@ class _NewOrder:
 def _new_order(
     organization: Organization, data: OrderCreate, change_source: str, now: datetime
 ) -> _NewOrder:
-    content = _prepare_content(organization, data)
+    ingested = isinstance(data, OrderImport)
+    content = _prepare_content(organization, data, ingested=ingested)
     order_id = new_order_id()
     keys = {"organization_id": organization.id, "order_id": order_id}
     created = data.created or now
@@ -261,20 +274,35 @@ def _new_order(
         **content.columns,
         **{f.value: value for f, value in statuses.items()},
         "created": created,
-        "updated": now,
+        "updated": (data.updated if isinstance(data, OrderImport) else None) or now,
     }
-    history = [
-        {
-            **keys,
-            "seq": seq,
-            "field": f.value,
-            "from_value": None,
-            "to_value": value.value,
-            "at": now,
-            "source": change_source,
-        }
-        for seq, (f, value) in enumerate(statuses.items(), start=1)
-    ]
+    if isinstance(data, OrderImport) and data.status_history:
+        # An imported order brings its own history (a backup restored keeps its past).
+        history = [
+            {
+                **keys,
+                "seq": seq,
+                "field": entry.field.value,
+                "from_value": entry.from_,
+                "to_value": entry.to,
+                "at": entry.at,
+                "source": entry.source,
+            }
+            for seq, entry in enumerate(data.status_history, start=1)
+        ]
+    else:
+        history = [
+            {
+                **keys,
+                "seq": seq,
+                "field": f.value,
+                "from_value": None,
+                "to_value": value.value,
+                "at": now,
+                "source": change_source,
+            }
+            for seq, (f, value) in enumerate(statuses.items(), start=1)
+        ]
     items = [{**keys, **item} for item in content.line_items]
     return _NewOrder(row=row, line_items=items, history=history)
 
@@ -367,6 +395,69 @@ def bulk_create(session: Session, organization: Organization, items: Sequence[An
     outcome.succeeded = len(accepted)
     outcome.errors = dict(sorted(outcome.errors.items(), key=lambda kv: int(kv[0])))
     return outcome
+
+
+# ---- import -----------------------------------------------------------------------------------
+
+
+def _import_candidates(
+    session: Session,
+    organization: Organization,
+    records: Sequence[tuple[int, Any]],
+    seen: set[tuple[str, str]],
+) -> tuple[list[_NewOrder], dict[int, str]]:
+    """Imported records as new orders, or errors by row number (external ids seen earlier in
+    the same import are in ``seen``, and are added to it)."""
+    now = utc_now()
+    candidates: list[tuple[int, _NewOrder]] = []
+    errors: dict[int, str] = {}
+    for row, raw in records:
+        try:
+            candidates.append(
+                (row, _new_order(organization, OrderImport.model_validate(raw), SOURCE_IMPORT, now))
+            )
+        except ValidationError as exc:
+            errors[row] = describe_error(ValidationFailed(details=validation_details(exc.errors())))
+        except OrderlyError as exc:
+            errors[row] = describe_error(exc)
+    keys = [key for _, new in candidates if (key := new.external_key) is not None]
+    existing = repository.find_by_external_ids(session, organization.id, keys)
+    accepted = []
+    for row, new in candidates:
+        key = new.external_key
+        if key is not None and key in existing:
+            errors[row] = describe_error(DuplicateOrder(details={"id": existing[key]}))
+        elif key is not None and key in seen:
+            errors[row] = "Duplicate of an earlier row (same source and external_id)"
+        else:
+            if key is not None:
+                seen.add(key)
+            accepted.append(new)
+    return accepted, errors
+
+
+def check_import(
+    session: Session,
+    organization: Organization,
+    records: Sequence[tuple[int, Any]],
+    seen: set[tuple[str, str]],
+) -> dict[int, str]:
+    """What is wrong with a batch of imported records, by row number; writes nothing."""
+    return _import_candidates(session, organization, records, seen)[1]
+
+
+def import_batch(
+    session: Session,
+    organization: Organization,
+    records: Sequence[tuple[int, Any]],
+    seen: set[tuple[str, str]],
+) -> int:
+    """Insert a batch of records that ``check_import`` found sound; returns how many."""
+    accepted, errors = _import_candidates(session, organization, records, seen)
+    if errors:
+        raise ValidationFailed("Import failed", {str(row): e for row, e in errors.items()})
+    _insert(session, accepted)
+    return len(accepted)
 
 
 # ---- read ------------------------------------------------------------------------------------
