@@ -5,15 +5,14 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-import xlsxwriter
+import simplejson
 
-from orderly.core.http import dump_json, format_timestamp
+from orderly.core.http import dump_json
 from orderly.export.columns import Column, Kind
 
 
@@ -38,14 +37,16 @@ class TableWriter(Protocol):
     def finish(self) -> Iterator[bytes]: ...
 
 
-def _text(value: Any, kind: Kind) -> str:
-    if value is None:
-        return ""
-    if kind == Kind.TIMESTAMP:
-        return format_timestamp(value)
-    if kind == Kind.JSON:
-        return dump_json(value).decode()
-    return str(value)
+# Rows arrive with money and times as canonical text (see export.service); JSON values as data.
+RawNumber = simplejson.RawJSON  # a number written into JSON exactly as its text
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else dump_json(value).decode()
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=UTC)
 
 
 class CsvWriter:
@@ -68,8 +69,11 @@ class CsvWriter:
         return ("\ufeff".encode() if self.bom else b"") + self._drain()
 
     def write(self, rows: list[list[Any]]) -> bytes:
-        kinds = [c.kind for c in self.columns]
-        self._csv.writerows([_text(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows)
+        json_columns = [i for i, c in enumerate(self.columns) if c.kind == Kind.JSON]
+        for row in rows:
+            for index in json_columns:
+                row[index] = _json_text(row[index])
+        self._csv.writerows(rows)  # None is written as an empty field
         return self._drain()
 
     def finish(self) -> Iterator[bytes]:
@@ -80,12 +84,12 @@ class XlsxWriter:
     """A real workbook with typed cells, written in constant memory to a temporary file."""
 
     def __init__(self, columns: list[Column]) -> None:
+        import xlsxwriter
+
         self.columns = columns
         handle, self._path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
-        self._book = xlsxwriter.Workbook(
-            self._path, {"constant_memory": True, "remove_timezone": True}
-        )
+        self._book = xlsxwriter.Workbook(self._path, {"constant_memory": True})
         self._sheet = self._book.add_worksheet("orders")
         self._formats = {
             Kind.TIMESTAMP: self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
@@ -113,10 +117,14 @@ class XlsxWriter:
                     sheet.write_number(self._row, index, float(value), self._formats[kind])
                 elif kind == Kind.INTEGER:
                     sheet.write_number(self._row, index, value)
-                elif kind == Kind.TIMESTAMP:
-                    sheet.write_datetime(self._row, index, value, self._formats[kind])
+                elif kind == Kind.TIMESTAMP:  # Excel has no zones: UTC wall time
+                    sheet.write_datetime(
+                        self._row, index, _utc(value).replace(tzinfo=None), self._formats[kind]
+                    )
+                elif kind == Kind.JSON:
+                    sheet.write_string(self._row, index, dump_json(value).decode())
                 else:
-                    sheet.write_string(self._row, index, _text(value, kind))
+                    sheet.write_string(self._row, index, value)
         return b""
 
     def finish(self) -> Iterator[bytes]:
@@ -153,21 +161,31 @@ class _Drain(io.RawIOBase):
         return data
 
 
-_ARROW_TYPES = {
-    Kind.TEXT: pa.string(),
-    Kind.MONEY: pa.decimal128(18, 4),
-    Kind.INTEGER: pa.int64(),
-    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-    Kind.JSON: pa.string(),
-}
+def _arrow_type(kind: Kind) -> Any:
+    import pyarrow as pa  # imported when needed: it weighs ~50 MB of memory
+
+    return {
+        Kind.TEXT: pa.string(),
+        Kind.MONEY: pa.decimal128(18, 4),
+        Kind.INTEGER: pa.int64(),
+        Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+        Kind.JSON: pa.string(),
+    }[kind]
 
 
 class ParquetWriter:
     """Typed columns (decimal money, UTC timestamps), one row group per batch."""
 
     def __init__(self, columns: list[Column]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
         self.columns = columns
-        self._schema = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in columns])
+        self._types = [_arrow_type(c.kind) for c in columns]
+        self._schema = pa.schema(
+            [pa.field(c.name, t) for c, t in zip(columns, self._types, strict=True)]
+        )
         self._sink = _Drain()
         self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
 
@@ -181,13 +199,13 @@ class ParquetWriter:
         for index, column in enumerate(self.columns):
             values: Iterable[Any] = (row[index] for row in rows)
             if column.kind == Kind.JSON:
-                values = (None if v is None else dump_json(v).decode() for v in values)
+                values = (_json_text(v) for v in values)
             elif column.kind == Kind.MONEY:
-                values = (
-                    None if v is None else Decimal(v).quantize(Decimal("0.0001")) for v in values
-                )
-            arrays.append(pa.array(list(values), type=_ARROW_TYPES[column.kind]))
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+                values = (None if v is None else Decimal(v) for v in values)
+            elif column.kind == Kind.TIMESTAMP:
+                values = (None if v is None else _utc(v) for v in values)
+            arrays.append(self._pa.array(list(values), type=self._types[index]))
+        self._writer.write_table(self._pa.Table.from_arrays(arrays, schema=self._schema))
         return self._sink.take()
 
     def finish(self) -> Iterator[bytes]:

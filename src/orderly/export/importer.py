@@ -55,8 +55,8 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
         reader = csv.DictReader(handle)
         by_line = bool(reader.fieldnames and "line_number" in reader.fieldnames)
         current: tuple[int, dict[str, Any]] | None = None
-        for record in reader:
-            row = reader.line_num
+        # Rows are numbered as a spreadsheet shows them: the header is row 1.
+        for row, record in enumerate(reader, start=2):
             try:
                 values = {name: _cell(name, text or "") for name, text in record.items() if name}
             except UnreadableRow as exc:

@@ -1,29 +1,35 @@
-"""Stream every order matching the list filters: rows for tables, documents for JSONL."""
+"""Stream every order matching the list filters: rows for tables, documents for JSONL.
 
-from collections.abc import Callable, Iterator
+Values leave the database as plain rows and become their canonical text here (money in the
+currency's precision, times in ISO 8601 UTC); each format then types them as it needs.
+A million orders pass through, so this path avoids ORM objects and per-value Decimals.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orderly.core import money
+from orderly.core.http import format_timestamp
 from orderly.export import formats
 from orderly.export.columns import Column, Shape
 from orderly.export.formats import Format
 from orderly.orders import repository
 from orderly.orders.filters import OrderFilters
-from orderly.orders.models import LineItem, Order
-from orderly.orders.schemas import OrderDetail
 
 BATCH_SIZE = 2000
-_LINE_FIELDS = {
-    "line_number": lambda item: item.position + 1,
-    "product_id": lambda item: item.product_id,
-    "product_name": lambda item: item.name,
-    "quantity": lambda item: item.quantity,
-    "price": lambda item: item.price,
-    "line_total": lambda item: item.total,
+_MONEY = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
+_LINE_VALUES: dict[str, Callable[[Any, int], Any]] = {
+    "line_number": lambda item, places: item.position + 1,
+    "product_id": lambda item, places: item.product_id,
+    "product_name": lambda item, places: item.name,
+    "quantity": lambda item, places: item.quantity,
+    "price": lambda item, places: money_text(item.price, places),
+    "line_total": lambda item, places: money_text(item.total, places),
 }
 
 
@@ -40,84 +46,146 @@ class ExportPlan:
         return self.shape == Shape.LINE_ITEMS or bool(names & {"products", "items_count"})
 
 
+def money_text(units: int, places: int) -> str:
+    """Stored units (10^-4) as a plain decimal with the currency's places: 456500, 2 → 45.65."""
+    whole, fraction = divmod(abs(units), 10_000)
+    sign = "-" if units < 0 else ""
+    if places == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:04d}"[: len(sign) + len(str(whole)) + 1 + places]
+
+
+def time_text(value: str | datetime) -> str:
+    """ISO 8601 UTC with Z, from a PostgreSQL datetime or SQLite's stored text."""
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; written as format_timestamp would.
+    fraction = value[20:26]
+    return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
+
+
 def count(session: Session, plan: ExportPlan) -> int:
     """How many orders the export holds (for progress bars)."""
     return repository.count_orders(session, plan.organization_id, plan.filters)
 
 
 def _batches(
-    session: Session, organization_id: str, filters: OrderFilters, *, items: bool, history: bool
-) -> Iterator[list[Order]]:
+    session: Session, organization_id: str, filters: OrderFilters
+) -> Iterator[Sequence[Row[Any]]]:
     # One snapshot for the whole export: REPEATABLE READ on PostgreSQL, a read transaction on
     # SQLite (WAL keeps it stable while writers go on).
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    for batch in repository.stream_orders(session, organization_id, filters, batch_size=BATCH_SIZE):
-        orders = list(batch)
-        if items:
-            repository.load_children(session, organization_id, orders, history=history)
-        yield orders
-        for order in orders:  # keep memory flat: nothing outlives its batch
-            session.expunge(order)
+    yield from repository.stream_order_rows(
+        session, organization_id, filters, batch_size=BATCH_SIZE
+    )
 
 
-def _order_value(order: Order, column: Column) -> Any:
-    name = column.name
-    if name == "products":
-        return [_line_document(item, order.currency) for item in order.products]
-    if name == "items_count":
-        return len(order.products)
-    value = getattr(order, name)
-    if isinstance(value, Decimal):
-        return money.quantize(value, order.currency)
-    return value.value if hasattr(value, "value") else value
-
-
-def _line_document(item: LineItem, currency: str) -> dict[str, Any]:
+def _line_document(item: Row[Any], places: int) -> dict[str, Any]:
     return {
         "product_id": item.product_id,
         "name": item.name,
         "quantity": item.quantity,
-        "price": money.quantize(item.price, currency),
-        "total": money.quantize(item.total, currency),
+        "price": formats.RawNumber(money_text(item.price, places)),
+        "total": formats.RawNumber(money_text(item.total, places)),
     }
+
+
+def _order_values(order: Row[Any], places: int) -> dict[str, Any]:
+    values = order._asdict()
+    for name in _MONEY:
+        values[name] = money_text(values[name], places)
+    values["created"] = time_text(values["created"])
+    values["updated"] = time_text(values["updated"])
+    return values
 
 
 def rows(
     session: Session, plan: ExportPlan, on_orders: Callable[[int], None] | None = None
 ) -> Iterator[list[list[Any]]]:
-    """Batches of rows, each a list of values in column order (Decimal, datetime, str, int …)."""
-    order_columns = [c for c in plan.columns if c.name not in _LINE_FIELDS]
-    line_columns = [c for c in plan.columns if c.name in _LINE_FIELDS]
-    for orders in _batches(
-        session, plan.organization_id, plan.filters, items=plan.needs_items, history=False
-    ):
+    """Batches of rows, each a list of canonical values in column order (text for money/times)."""
+    names = [c.name for c in plan.columns]
+    line_names = [n for n in names if n in _LINE_VALUES]
+    for orders in _batches(session, plan.organization_id, plan.filters):
+        items = (
+            repository.child_rows(session, plan.organization_id, [o.id for o in orders])
+            if plan.needs_items
+            else {}
+        )
         batch: list[list[Any]] = []
         for order in orders:
-            values = {c.name: _order_value(order, c) for c in order_columns}
+            places = money.currency_places(order.currency)
+            values = _order_values(order, places)
+            lines = items.get(order.id, [])
+            values["items_count"] = len(lines)
+            values["products"] = [_line_document(item, places) for item in lines] if items else None
             if plan.shape == Shape.ORDERS:
-                batch.append([values[c.name] for c in plan.columns])
+                batch.append([values[n] for n in names])
                 continue
             # One row per line item; an order without lines still gets one row.
-            lines: list[LineItem | None] = list(order.products) or [None]
-            for item in lines:
-                for column in line_columns:
-                    value = _LINE_FIELDS[column.name](item) if item is not None else None
-                    if isinstance(value, Decimal):
-                        value = money.quantize(value, order.currency)
-                    values[column.name] = value
-                batch.append([values[c.name] for c in plan.columns])
+            for item in lines or [None]:  # type: ignore[list-item]
+                for name in line_names:
+                    values[name] = None if item is None else _LINE_VALUES[name](item, places)
+                batch.append([values[n] for n in names])
         yield batch
         if on_orders:
             on_orders(len(orders))
+
+
+_DOCUMENT_KEYS = (
+    "id",
+    "organization_id",
+    "source",
+    "external_id",
+    "external_number",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "products",
+    "subtotal",
+    "discount",
+    "tax",
+    "delivery_fee",
+    "total_amount",
+    "currency",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "notes",
+    "meta",
+    "created",
+    "updated",
+    "status_history",
+)
 
 
 def documents(
     session: Session, organization_id: str, filters: OrderFilters
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of full order documents, the shape of ``GET /orders/{id}``."""
-    for orders in _batches(session, organization_id, filters, items=True, history=True):
-        yield [OrderDetail.model_validate(o).model_dump(by_alias=True) for o in orders]
+    for orders in _batches(session, organization_id, filters):
+        ids = [o.id for o in orders]
+        items = repository.child_rows(session, organization_id, ids)
+        history = repository.child_rows(session, organization_id, ids, history=True)
+        batch = []
+        for order in orders:
+            places = money.currency_places(order.currency)
+            values = _order_values(order, places)
+            for name in _MONEY:
+                values[name] = formats.RawNumber(values[name])
+            values["products"] = [_line_document(item, places) for item in items[order.id]]
+            values["status_history"] = [
+                {
+                    "field": h.field,
+                    "from": h.from_value,
+                    "to": h.to_value,
+                    "at": time_text(h.at),
+                    "source": h.source,
+                }
+                for h in history[order.id]
+            ]
+            batch.append({key: values[key] for key in _DOCUMENT_KEYS})
+        yield batch
 
 
 def export_bytes(
