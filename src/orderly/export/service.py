@@ -46,13 +46,22 @@ class ExportPlan:
         return self.shape == Shape.LINE_ITEMS or bool(names & {"products", "items_count"})
 
 
+def _fixed(places: int) -> Callable[[int], str]:
+    scale = 10 ** (4 - places)
+    if places == 0:
+        return lambda units: str(units // 10_000)
+    pattern = f"{{}}.{{:0{places}d}}"
+    return lambda units: pattern.format(units // 10_000, units % 10_000 // scale)
+
+
+_FIXED = {places: _fixed(places) for places in range(5)}
+
+
 def money_text(units: int, places: int) -> str:
     """Stored units (10^-4) as a plain decimal with the currency's places: 456500, 2 → 45.65."""
-    whole, fraction = divmod(abs(units), 10_000)
-    sign = "-" if units < 0 else ""
-    if places == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{fraction:04d}"[: len(sign) + len(str(whole)) + 1 + places]
+    if units < 0:
+        return "-" + _FIXED[places](-units)
+    return _FIXED[places](units)
 
 
 def time_text(value: str | datetime) -> str:
@@ -69,15 +78,41 @@ def count(session: Session, plan: ExportPlan) -> int:
     return repository.count_orders(session, plan.organization_id, plan.filters)
 
 
+# What an order row carries: every exportable order column (search_text is internal).
+_ORDER_FIELDS = (
+    "organization_id",
+    "id",
+    "source",
+    "external_id",
+    "external_number",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "subtotal",
+    "discount",
+    "tax",
+    "delivery_fee",
+    "total_amount",
+    "currency",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "notes",
+    "meta",
+    "created",
+    "updated",
+)
+
+
 def _batches(
-    session: Session, organization_id: str, filters: OrderFilters
+    session: Session, organization_id: str, filters: OrderFilters, fields: Sequence[str]
 ) -> Iterator[Sequence[Row[Any]]]:
     # One snapshot for the whole export: REPEATABLE READ on PostgreSQL, a read transaction on
     # SQLite (WAL keeps it stable while writers go on).
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     yield from repository.stream_order_rows(
-        session, organization_id, filters, batch_size=BATCH_SIZE
+        session, organization_id, filters, fields, batch_size=BATCH_SIZE
     )
 
 
@@ -94,9 +129,11 @@ def _line_document(item: Row[Any], places: int) -> dict[str, Any]:
 def _order_values(order: Row[Any], places: int) -> dict[str, Any]:
     values = order._asdict()
     for name in _MONEY:
-        values[name] = money_text(values[name], places)
-    values["created"] = time_text(values["created"])
-    values["updated"] = time_text(values["updated"])
+        if name in values:
+            values[name] = money_text(values[name], places)
+    for name in ("created", "updated"):
+        if name in values:
+            values[name] = time_text(values[name])
     return values
 
 
@@ -105,8 +142,16 @@ def rows(
 ) -> Iterator[list[list[Any]]]:
     """Batches of rows, each a list of canonical values in column order (text for money/times)."""
     names = [c.name for c in plan.columns]
+    if plan.shape == Shape.ORDERS and all(n in _ORDER_FIELDS for n in names):
+        yield from _plain_rows(session, plan, names, on_orders)
+        return
     line_names = [n for n in names if n in _LINE_VALUES]
-    for orders in _batches(session, plan.organization_id, plan.filters):
+    fields = [
+        "id",
+        "currency",
+        *(n for n in names if n in _ORDER_FIELDS and n not in ("id", "currency")),
+    ]
+    for orders in _batches(session, plan.organization_id, plan.filters, fields):
         items = (
             repository.child_rows(session, plan.organization_id, [o.id for o in orders])
             if plan.needs_items
@@ -127,6 +172,37 @@ def rows(
                 for name in line_names:
                     values[name] = None if item is None else _LINE_VALUES[name](item, places)
                 batch.append([values[n] for n in names])
+        yield batch
+        if on_orders:
+            on_orders(len(orders))
+
+
+def _plain_rows(
+    session: Session,
+    plan: ExportPlan,
+    names: list[str],
+    on_orders: Callable[[int], None] | None,
+) -> Iterator[list[list[Any]]]:
+    """The common case, one row per order of plain order columns, kept to a tight loop."""
+    fields = [*names, "currency"]  # the currency sets each row's money precision
+    money_at = [i for i, n in enumerate(names) if n in _MONEY]
+    times_at = [i for i, n in enumerate(names) if n in ("created", "updated")]
+    json_at = [i for i, n in enumerate(names) if n == "meta"]
+    places_of = money.currency_places
+    for orders in _batches(session, plan.organization_id, plan.filters, fields):
+        batch = []
+        for order in orders:
+            row = list(order)
+            places = places_of(row.pop())
+            fixed = _FIXED[places]
+            for i in money_at:
+                units = row[i]
+                row[i] = fixed(units) if units >= 0 else money_text(units, places)
+            for i in times_at:
+                row[i] = time_text(row[i])
+            for i in json_at:
+                row[i] = row[i] if row[i] is not None else {}
+            batch.append(row)
         yield batch
         if on_orders:
             on_orders(len(orders))
@@ -163,7 +239,7 @@ def documents(
     session: Session, organization_id: str, filters: OrderFilters
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of full order documents, the shape of ``GET /orders/{id}``."""
-    for orders in _batches(session, organization_id, filters):
+    for orders in _batches(session, organization_id, filters, _ORDER_FIELDS):
         ids = [o.id for o in orders]
         items = repository.child_rows(session, organization_id, ids)
         history = repository.child_rows(session, organization_id, ids, history=True)
