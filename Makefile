@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench install clean
+.PHONY: run test lint typecheck unit bench bench-export install clean
 
 $(BIN)/orderly: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint typecheck unit
 bench: install
 	bash scripts/ensure-postgres.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-export: install
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m bench.export $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) orderly.db orderly.db-wal orderly.db-shm

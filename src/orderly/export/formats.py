@@ -4,15 +4,14 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-import simplejson
+import orjson
 
-from orderly.core.http import dump_json
 from orderly.export.columns import Column, Kind
 
 
@@ -38,11 +37,11 @@ class TableWriter(Protocol):
 
 
 # Rows arrive with money and times as canonical text (see export.service); JSON values as data.
-RawNumber = simplejson.RawJSON  # a number written into JSON exactly as its text
+RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
 
 
 def _json_text(value: Any) -> str | None:
-    return None if value is None else dump_json(value).decode()
+    return None if value is None else orjson.dumps(value, default=_json_default).decode()
 
 
 def _utc(text: str) -> datetime:
@@ -96,6 +95,7 @@ class XlsxWriter:
             Kind.MONEY: self._book.add_format({"num_format": "#,##0.00##"}),
         }
         self._row = 0
+        self._writers = self._cell_writers()
 
     def header(self) -> bytes:
         bold = self._book.add_format({"bold": True})
@@ -104,27 +104,30 @@ class XlsxWriter:
         self._sheet.freeze_panes(1, 0)
         return b""
 
+    def _cell_writers(self) -> list[Callable[[int, int, Any], Any]]:
+        sheet, money_format = self._sheet, self._formats[Kind.MONEY]
+        time_format = self._formats[Kind.TIMESTAMP]
+        by_kind: dict[Kind, Callable[[int, int, Any], Any]] = {
+            # Excel numbers are binary floats; the exact text is kept in CSV/JSONL/Parquet.
+            Kind.MONEY: lambda r, c, v: sheet.write_number(r, c, float(v), money_format),
+            Kind.INTEGER: sheet.write_number,
+            # Excel has no time zones: UTC wall time.
+            Kind.TIMESTAMP: lambda r, c, v: sheet.write_datetime(
+                r, c, _utc(v).replace(tzinfo=None), time_format
+            ),
+            Kind.JSON: lambda r, c, v: sheet.write_string(r, c, _json_text(v)),
+            Kind.TEXT: sheet.write_string,
+        }
+        return [by_kind[column.kind] for column in self.columns]
+
     def write(self, rows: list[list[Any]]) -> bytes:
-        sheet = self._sheet
+        writers = self._writers
         for values in rows:
             self._row += 1
-            for index, (value, column) in enumerate(zip(values, self.columns, strict=True)):
-                if value is None:
-                    continue
-                kind = column.kind
-                if kind == Kind.MONEY:
-                    # Excel numbers are binary floats; the exact text is kept in CSV/Parquet.
-                    sheet.write_number(self._row, index, float(value), self._formats[kind])
-                elif kind == Kind.INTEGER:
-                    sheet.write_number(self._row, index, value)
-                elif kind == Kind.TIMESTAMP:  # Excel has no zones: UTC wall time
-                    sheet.write_datetime(
-                        self._row, index, _utc(value).replace(tzinfo=None), self._formats[kind]
-                    )
-                elif kind == Kind.JSON:
-                    sheet.write_string(self._row, index, dump_json(value).decode())
-                else:
-                    sheet.write_string(self._row, index, value)
+            row = self._row
+            for index, value in enumerate(values):
+                if value is not None:
+                    writers[index](row, index, value)
         return b""
 
     def finish(self) -> Iterator[bytes]:
@@ -223,8 +226,17 @@ def table_writer(fmt: Format, columns: list[Column], *, bom: bool = False) -> Ta
     raise ValueError(f"{fmt} is not a table format")
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # meta may hold exact numbers
+        return orjson.Fragment(str(value))
+    raise TypeError
+
+
 def jsonl(batch: list[dict[str, Any]]) -> bytes:
-    return b"".join(dump_json(document) + b"\n" for document in batch)
+    dumps, default = orjson.dumps, _json_default
+    return b"".join(
+        dumps(document, default=default, option=orjson.OPT_APPEND_NEWLINE) for document in batch
+    )
 
 
 def stream(writer: TableWriter, batches: Iterable[list[list[Any]]]) -> Iterator[bytes]:

@@ -204,7 +204,7 @@ def child_rows(
         .order_by(model.order_id, model.seq if history else model.position)
     )
     children: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
-    for row in session.connection().execute(query):
+    for row in session.connection().execute(query).all():
         children[row.order_id].append(row)
     return children
 
