@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from orderly.core import money
 from orderly.core.ids import new_order_id
+from orderly.orders.models import Order
 from orderly.orders.service import search_text
 
 FIRST = [
@@ -77,30 +78,8 @@ FULFILLMENTS = ["unfulfilled", "partially_fulfilled", "fulfilled", "returned"]
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN_SECONDS = 2 * 365 * 24 * 3600
 
-ORDER_COLUMNS = [
-    "organization_id",
-    "id",
-    "source",
-    "external_id",
-    "external_number",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "subtotal",
-    "discount",
-    "tax",
-    "delivery_fee",
-    "total_amount",
-    "currency",
-    "status",
-    "payment_status",
-    "fulfillment_status",
-    "notes",
-    "meta",
-    "search_text",
-    "created",
-    "updated",
-]
+# Rows below are built in the table's column order.
+ORDER_COLUMNS = [c.key for c in Order.__table__.columns]
 ITEM_COLUMNS = [
     "organization_id",
     "order_id",

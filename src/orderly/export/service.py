@@ -20,6 +20,8 @@ from orderly.export.columns import Column, Shape
 from orderly.export.formats import Format
 from orderly.orders import repository
 from orderly.orders.filters import OrderFilters
+from orderly.orders.models import Order
+from orderly.orders.schemas import OrderDetail
 
 BATCH_SIZE = 2000
 _MONEY = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
@@ -78,30 +80,8 @@ def count(session: Session, plan: ExportPlan) -> int:
     return repository.count_orders(session, plan.organization_id, plan.filters)
 
 
-# What an order row carries: every exportable order column (search_text is internal).
-_ORDER_FIELDS = (
-    "organization_id",
-    "id",
-    "source",
-    "external_id",
-    "external_number",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "subtotal",
-    "discount",
-    "tax",
-    "delivery_fee",
-    "total_amount",
-    "currency",
-    "status",
-    "payment_status",
-    "fulfillment_status",
-    "notes",
-    "meta",
-    "created",
-    "updated",
-)
+# What an order row carries: every order column but search_text, which is internal.
+_ORDER_FIELDS = tuple(c.key for c in Order.__table__.columns if c.key != "search_text")
 
 
 def _batches(
@@ -208,31 +188,7 @@ def _plain_rows(
             on_orders(len(orders))
 
 
-_DOCUMENT_KEYS = (
-    "id",
-    "organization_id",
-    "source",
-    "external_id",
-    "external_number",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "products",
-    "subtotal",
-    "discount",
-    "tax",
-    "delivery_fee",
-    "total_amount",
-    "currency",
-    "status",
-    "payment_status",
-    "fulfillment_status",
-    "notes",
-    "meta",
-    "created",
-    "updated",
-    "status_history",
-)
+_DOCUMENT_KEYS = tuple(OrderDetail.model_fields)  # the keys of GET /orders/{id}, in order
 
 
 def documents(
