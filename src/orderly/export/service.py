@@ -67,10 +67,9 @@ def money_text(units: int, places: int) -> str:
 
 
 def time_text(value: str | datetime) -> str:
-    """ISO 8601 UTC with Z, from a PostgreSQL datetime or SQLite's stored text."""
+    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC."""
     if isinstance(value, datetime):
         return format_timestamp(value)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; written as format_timestamp would.
     fraction = value[20:26]
     return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
 

@@ -8,7 +8,6 @@ from typing import Any, cast
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    DateTime,
     Enum,
     Row,
     String,
@@ -160,14 +159,17 @@ def list_orders(
 
 
 def _raw(column: Any, dialect: str) -> Any:
-    """A column as the driver returns it: money as integer units, SQLite times as text."""
+    """A column in its cheapest plain form: money as integer units, times as UTC text
+    ("YYYY-MM-DD HH:MM:SS.ffffff"), statuses as strings."""
     if isinstance(column.type, Money):
         return type_coerce(column, BigInteger).label(column.key)
     if isinstance(column.type, Enum):  # plain strings, not enum members
         return type_coerce(column, String()).label(column.key)
     if isinstance(column.type, UTCDateTime):
-        raw_type = String() if dialect == "sqlite" else DateTime(timezone=True)
-        return type_coerce(column, raw_type).label(column.key)
+        if dialect == "postgresql":  # the text SQLite stores, made by the server (no datetimes)
+            utc = func.timezone("UTC", column)
+            return func.to_char(utc, "YYYY-MM-DD HH24:MI:SS.US").label(column.key)
+        return type_coerce(column, String()).label(column.key)
     return column
 
 
