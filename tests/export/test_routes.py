@@ -227,3 +227,41 @@ class TestRefusals:
         for fmt in ("csv", "jsonl"):
             text = export(other_api, format=fmt).text
             assert all(o["id"] not in text for o in orders)
+
+
+class TestCsvWriters:
+    def test_the_database_and_python_write_the_same_csv(
+        self, api: httpx.Client, orders: list[dict[str, Any]], make_order: MakeOrder
+    ) -> None:
+        """PostgreSQL writes plain-column CSV itself (COPY); adding a computed column makes
+        Python write it. Both must give the same bytes for the shared columns."""
+        make_order(notes="", customer_name="  spaced  ", created="2024-03-04T10:00:00.5Z")
+        plain = export(api).content.decode()
+        computed = export(api, columns=",".join([*DEFAULT_COLUMNS, "items_count"])).content
+        assert plain.endswith("\r\n")
+        read = list(csv.reader(io.StringIO(plain, newline="")))
+        again = [row[:-1] for row in csv.reader(io.StringIO(computed.decode(), newline=""))]
+        assert read == again
+
+
+DEFAULT_COLUMNS = [
+    "id",
+    "source",
+    "external_id",
+    "external_number",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "subtotal",
+    "discount",
+    "tax",
+    "delivery_fee",
+    "total_amount",
+    "currency",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "notes",
+    "created",
+    "updated",
+]

@@ -27,6 +27,18 @@ def currency_places(code: str) -> int:
     return int(exponent)
 
 
+def priceable_currencies() -> list[str]:
+    """Every ISO 4217 code an order can be priced in."""
+    codes = []
+    for currency in iso4217.Currency:
+        try:
+            currency_places(currency.code)
+        except UnknownCurrency:
+            continue
+        codes.append(currency.code)
+    return codes
+
+
 def normalize_currency(code: str) -> str:
     code = code.strip().upper()
     currency_places(code)

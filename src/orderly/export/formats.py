@@ -48,6 +48,9 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=UTC)
 
 
+UTF8_BOM = "\ufeff".encode()
+
+
 class CsvWriter:
     """RFC 4180: comma-separated, CRLF line ends, fields quoted when they need it."""
 
@@ -65,7 +68,7 @@ class CsvWriter:
     def header(self) -> bytes:
         self._csv.writerow([c.name for c in self.columns])
         # The byte order mark is what makes Excel read UTF-8 (Arabic names) correctly.
-        return ("\ufeff".encode() if self.bom else b"") + self._drain()
+        return (UTF8_BOM if self.bom else b"") + self._drain()
 
     def write(self, rows: list[list[Any]]) -> bytes:
         json_columns = [i for i, c in enumerate(self.columns) if c.kind == Kind.JSON]

@@ -237,5 +237,34 @@ def export_bytes(
             if on_orders:
                 on_orders(len(batch))
         return
+    if fmt == Format.CSV and _server_writes_csv(session, plan):
+        yield from _copied_csv(session, plan, bom, on_orders)
+        return
     writer = formats.table_writer(fmt, plan.columns, bom=bom)
     yield from formats.stream(writer, rows(session, plan, on_orders))
+
+
+def _server_writes_csv(session: Session, plan: ExportPlan) -> bool:
+    """PostgreSQL can write the common CSV (plain order columns) itself, several times faster."""
+    return (
+        session.get_bind().dialect.name == "postgresql"
+        and plan.shape == Shape.ORDERS
+        and all(c.name in _ORDER_FIELDS and c.name != "meta" for c in plan.columns)
+    )
+
+
+def _copied_csv(
+    session: Session, plan: ExportPlan, bom: bool, on_orders: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    if bom:
+        yield formats.UTF8_BOM
+    done = -1  # the first row is the header
+    names = [c.name for c in plan.columns]
+    for line in repository.copy_orders_csv(session, plan.organization_id, plan.filters, names):
+        # COPY ends rows with LF; RFC 4180 (and the Python writer) with CRLF.
+        yield line[:-1] + b"\r\n" if line.endswith(b"\n") else line
+        done += 1
+        if on_orders and done and done % BATCH_SIZE == 0:
+            on_orders(BATCH_SIZE)
+    if on_orders and done % BATCH_SIZE:
+        on_orders(done % BATCH_SIZE)
