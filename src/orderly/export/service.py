@@ -260,11 +260,18 @@ def _copied_csv(
         yield formats.UTF8_BOM
     done = -1  # the first row is the header
     names = [c.name for c in plan.columns]
+    pending: list[bytes] = []
     for line in repository.copy_orders_csv(session, plan.organization_id, plan.filters, names):
         # COPY ends rows with LF; RFC 4180 (and the Python writer) with CRLF.
-        yield line[:-1] + b"\r\n" if line.endswith(b"\n") else line
+        pending.append(line[:-1] + b"\r\n" if line.endswith(b"\n") else line)
         done += 1
-        if on_orders and done and done % BATCH_SIZE == 0:
-            on_orders(BATCH_SIZE)
+        # COPY hands over a row at a time; the response gets them a batch at a time, since
+        # each chunk costs a trip through the server's thread pool.
+        if done % BATCH_SIZE == 0:
+            yield b"".join(pending)
+            pending.clear()
+            if on_orders and done:
+                on_orders(BATCH_SIZE)
+    yield b"".join(pending)
     if on_orders and done % BATCH_SIZE:
         on_orders(done % BATCH_SIZE)
