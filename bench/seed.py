@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from orderly.core import money
 from orderly.core.ids import new_order_id
-from orderly.orders.models import Order
+from orderly.orders.models import LineItem, Order, StatusChange
 from orderly.orders.service import search_text
 
 FIRST = [
@@ -80,26 +80,8 @@ SPAN_SECONDS = 2 * 365 * 24 * 3600
 
 # Rows below are built in the table's column order.
 ORDER_COLUMNS = [c.key for c in Order.__table__.columns]
-ITEM_COLUMNS = [
-    "organization_id",
-    "order_id",
-    "position",
-    "product_id",
-    "name",
-    "quantity",
-    "price",
-    "total",
-]
-HISTORY_COLUMNS = [
-    "organization_id",
-    "order_id",
-    "seq",
-    "field",
-    "from_value",
-    "to_value",
-    "at",
-    "source",
-]
+ITEM_COLUMNS = [c.key for c in LineItem.__table__.columns]
+HISTORY_COLUMNS = [c.key for c in StatusChange.__table__.columns]
 
 
 def _units(amount: int) -> int:

@@ -2,7 +2,7 @@
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, BinaryIO
@@ -15,6 +15,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -126,15 +127,16 @@ def _progress(total: int, label: str) -> Progress:
     )
 
 
-class _Rate:
-    """Rows per second since the start, for the progress line."""
+def _advancer(progress: Progress, task: TaskID) -> Callable[[int], None]:
+    """A callback that moves the bar on by n rows and shows the rate since the start."""
+    started = time.monotonic()
 
-    def __init__(self) -> None:
-        self.started = time.monotonic()
+    def advance(rows: int) -> None:
+        done = progress.tasks[0].completed + rows
+        elapsed = time.monotonic() - started
+        progress.update(task, advance=rows, rate=f"{done / elapsed:,.0f}/s" if elapsed else "")
 
-    def __call__(self, done: float) -> str:
-        elapsed = time.monotonic() - self.started
-        return f"{done / elapsed:,.0f}/s" if elapsed > 0 else ""
+    return advance
 
 
 @app.command("export")
@@ -183,17 +185,11 @@ def export_command(
             columns=query.chosen_columns,
         )
         total = export.count(session, plan)
-        rate = _Rate()
         with _progress(total, "Exporting") as progress, _open_output(output) as out:
             task = progress.add_task("export", total=total, rate="")
+            on_orders = _advancer(progress, task)
             for chunk in export.export_bytes(
-                session,
-                plan,
-                query.format,
-                bom=query.bom,
-                on_orders=lambda n: progress.update(
-                    task, advance=n, rate=rate(progress.tasks[0].completed + n)
-                ),
+                session, plan, query.format, bom=query.bom, on_orders=on_orders
             ):
                 out.write(chunk)
     err.print(f"Exported {total:,} orders.")
@@ -222,15 +218,9 @@ def import_command(
         organization = auth.get_or_create_organization(session, org)
         with _progress(0, "Importing") as progress:
             task = progress.add_task("import", total=None, rate="")
-            rate = _Rate()
             try:
                 outcome = importer.import_file(
-                    session,
-                    organization,
-                    file,
-                    on_progress=lambda n: progress.update(
-                        task, advance=n, rate=rate(progress.tasks[0].completed + n)
-                    ),
+                    session, organization, file, on_progress=_advancer(progress, task)
                 )
             except importer.UnreadableRow as exc:
                 err.print(f"[red]{exc}[/red]")

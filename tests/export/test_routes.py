@@ -15,6 +15,27 @@ from tests.conftest import MakeOrder
 from tests.factories import product
 
 EXPORT = "/api/v1/orders/export"
+DEFAULT_COLUMNS = [
+    "id",
+    "source",
+    "external_id",
+    "external_number",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "subtotal",
+    "discount",
+    "tax",
+    "delivery_fee",
+    "total_amount",
+    "currency",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "notes",
+    "created",
+    "updated",
+]
 TRICKY = 'Ahmed, "the, quoted"\nسطر جديد، أحمد'
 
 
@@ -116,29 +137,7 @@ class TestCsv:
             assert [r["id"] for r in rows] == [o["id"] for o in listed(api, **params)], params
 
     def test_empty_export_has_just_the_header(self, api: httpx.Client) -> None:
-        assert export(api).text.strip() == ",".join(
-            [
-                "id",
-                "source",
-                "external_id",
-                "external_number",
-                "customer_name",
-                "customer_email",
-                "customer_phone",
-                "subtotal",
-                "discount",
-                "tax",
-                "delivery_fee",
-                "total_amount",
-                "currency",
-                "status",
-                "payment_status",
-                "fulfillment_status",
-                "notes",
-                "created",
-                "updated",
-            ]
-        )
+        assert export(api).text.strip() == ",".join(DEFAULT_COLUMNS)
 
 
 class TestJsonl:
@@ -242,26 +241,3 @@ class TestCsvWriters:
         read = list(csv.reader(io.StringIO(plain, newline="")))
         again = [row[:-1] for row in csv.reader(io.StringIO(computed.decode(), newline=""))]
         assert read == again
-
-
-DEFAULT_COLUMNS = [
-    "id",
-    "source",
-    "external_id",
-    "external_number",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "subtotal",
-    "discount",
-    "tax",
-    "delivery_fee",
-    "total_amount",
-    "currency",
-    "status",
-    "payment_status",
-    "fulfillment_status",
-    "notes",
-    "created",
-    "updated",
-]
