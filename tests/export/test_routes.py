@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import MakeOrder
-from tests.factories import product
+from tests.factories import exact, product
 
 EXPORT = "/api/v1/orders/export"
 DEFAULT_COLUMNS = [
@@ -46,8 +46,10 @@ def export(api: httpx.Client, **params: Any) -> httpx.Response:
 
 
 def listed(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
-    body = api.get("/api/v1/orders", params={"limit": 100, **params})
-    return [json.loads(json.dumps(o), parse_float=Decimal) for o in body.json()["data"]]
+    orders: list[dict[str, Any]] = exact(
+        api.get("/api/v1/orders", params={"limit": 100, **params})
+    )["data"]
+    return orders
 
 
 @pytest.fixture

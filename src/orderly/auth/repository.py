@@ -8,10 +8,6 @@ from sqlalchemy.orm import Session
 from orderly.auth.models import ApiToken, Organization
 
 
-def get_organization(session: Session, organization_id: str) -> Organization | None:
-    return session.get(Organization, organization_id)
-
-
 def get_organization_by_slug(session: Session, slug: str) -> Organization | None:
     return session.scalars(select(Organization).where(Organization.slug == slug)).one_or_none()
 

@@ -21,9 +21,6 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, description="Larger request bodies are refused with 413."
     )
     db_pool_size: int = Field(default=10, description="PostgreSQL connections per worker.")
-    public_url: str = Field(
-        default="http://127.0.0.1:8000", description="Base URL shown in links the API hands out."
-    )
 
 
 @lru_cache

@@ -19,10 +19,6 @@ def new_order_id() -> str:
     return "r" + random_token(16)
 
 
-def new_id(prefix: str, length: int = 16) -> str:
-    return f"{prefix}_{random_token(length)}"
-
-
 _ORDER_ID_ALPHABET = frozenset(_ALPHABET)
 
 

@@ -7,14 +7,12 @@ A million orders pass through, so this path avoids ORM objects and per-value Dec
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orderly.core import money
-from orderly.core.http import format_timestamp
 from orderly.export import formats
 from orderly.export.columns import Column, Shape
 from orderly.export.formats import Format
@@ -66,10 +64,9 @@ def money_text(units: int, places: int) -> str:
     return _FIXED[places](units)
 
 
-def time_text(value: str | datetime) -> str:
-    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC."""
-    if isinstance(value, datetime):
-        return format_timestamp(value)
+def time_text(value: str) -> str:
+    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC,
+    the text both engines hand over (see ``repository._raw``)."""
     fraction = value[20:26]
     return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
 

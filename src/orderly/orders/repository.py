@@ -116,10 +116,15 @@ def _after(filters: OrderFilters, position: Position) -> ColumnElement[bool]:
     return following if desc else or_(following, sorted_by.is_(None))
 
 
-def load_children(
-    session: Session, organization_id: str, orders: Sequence[Order], *, history: bool
+def _load_children(
+    session: Session,
+    organization_id: str,
+    orders: Sequence[Order],
+    *,
+    products: bool = True,
+    history: bool = False,
 ) -> None:
-    """Fill ``products`` (and ``status_history``) of many orders with one query each.
+    """Fill ``products`` and/or ``status_history`` of many orders with one query each.
 
     Written out instead of ``selectinload`` because that matches composite keys with a row-value
     ``IN``, which SQLite answers with a full table scan.
@@ -127,7 +132,9 @@ def load_children(
     if not orders:
         return
     ids = [order.id for order in orders]
-    relations: list[tuple[str, Any, Any]] = [("products", LineItem, LineItem.position)]
+    relations: list[tuple[str, Any, Any]] = []
+    if products:
+        relations.append(("products", LineItem, LineItem.position))
     if history:
         relations.append(("status_history", StatusChange, StatusChange.seq))
     for attribute, model, position in relations:
@@ -157,7 +164,7 @@ def list_orders(
         where.append(_after(filters, after))
     query = select(Order).where(*where).order_by(*ordering(filters)).offset(offset).limit(limit)
     orders = session.scalars(query).all()
-    load_children(session, organization_id, orders, history=False)
+    _load_children(session, organization_id, orders)
     return orders
 
 
@@ -346,7 +353,7 @@ def get_order(
         query = query.with_for_update()
     order = session.scalars(query).one_or_none()
     if order is not None:
-        load_children(session, organization_id, [order], history=True)
+        _load_children(session, organization_id, [order], history=True)
     return order
 
 
@@ -359,7 +366,8 @@ def get_orders_with_history(
         .with_for_update()
     )
     orders = session.scalars(query).all()
-    load_children(session, organization_id, orders, history=True)
+    # Bulk status changes touch statuses and history only: line items are not read.
+    _load_children(session, organization_id, orders, products=False, history=True)
     return {order.id: order for order in orders}
 
 
