@@ -11,6 +11,8 @@ from orderly.core.db import SessionDep, ping
 from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
 from orderly.core.http import JSONResponse
 from orderly.export.routes import router as export_router
+from orderly.integrations.routes import router as integrations_router
+from orderly.integrations.routes import webhooks as webhooks_router
 from orderly.orders.routes import router as orders_router
 
 health = APIRouter(tags=["health"])
@@ -71,5 +73,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(health)
     app.include_router(export_router)  # before orders: /orders/export is not an order id
     app.include_router(orders_router)
+    app.include_router(integrations_router)
+    app.include_router(webhooks_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, description="Larger request bodies are refused with 413."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL the platforms reach this service at (https://orders.example.com),"
+        " used in integrations' webhook_url; default: the URL of the request that asks.",
+    )
     db_pool_size: int = Field(default=10, description="PostgreSQL connections per worker.")
 
 

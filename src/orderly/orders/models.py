@@ -77,6 +77,8 @@ class Order(Base):
     search_text: Mapped[str] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     updated: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The source platform's own time of the state we hold: an older webhook event is not applied.
+    source_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     products: Mapped[list["LineItem"]] = relationship(
         order_by="LineItem.position", cascade="all, delete-orphan", lazy="raise"

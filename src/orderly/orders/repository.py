@@ -357,6 +357,26 @@ def get_order(
     return order
 
 
+def find_by_external_id(
+    session: Session, organization_id: str, source: str, external_id: str
+) -> Order | None:
+    """The order with this source and external id, locked for update, with its children."""
+    query = (
+        select(Order)
+        .where(
+            Order.organization_id == organization_id,
+            Order.source == source,
+            Order.external_id == external_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    order = session.scalars(query).one_or_none()
+    if order is not None:
+        _load_children(session, organization_id, [order], history=True)
+    return order
+
+
 def get_orders_with_history(
     session: Session, organization_id: str, order_ids: Iterable[str]
 ) -> dict[str, Order]:

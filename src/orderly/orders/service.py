@@ -4,10 +4,11 @@ Services flush, never commit (the request's session does), and raise ``OrderlyEr
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -98,10 +99,15 @@ class _Content:
 
 
 def _prepare_content(
-    organization: Organization, data: OrderContent, *, ingested: bool = False
+    organization: Organization,
+    data: OrderContent,
+    *,
+    ingested: bool = False,
+    phone_region: str | None = None,
 ) -> _Content:
     """Check money and contacts and fill in defaults. ``ingested`` orders are taken as sent:
-    extra places are rounded, contacts that do not parse are kept as received."""
+    extra places are rounded, contacts that do not parse are kept as received. A phone without
+    a country code is read in ``phone_region``, else the organization's country."""
     errors: dict[str, str] = {}
     currency = data.currency
 
@@ -151,7 +157,9 @@ def _prepare_content(
                 errors["customer_email"] = str(exc)
     if data.customer_phone:
         try:
-            phone = normalize_phone(data.customer_phone, organization.default_country)
+            phone = normalize_phone(
+                data.customer_phone, phone_region or organization.default_country
+            )
         except InvalidContact as exc:
             phone = data.customer_phone if ingested else None
             if not ingested:
@@ -256,10 +264,15 @@ class _NewOrder:
 
 
 def _new_order(
-    organization: Organization, data: OrderCreate, change_source: str, now: datetime
+    organization: Organization,
+    data: OrderCreate,
+    change_source: str,
+    now: datetime,
+    *,
+    phone_region: str | None = None,
 ) -> _NewOrder:
     ingested = isinstance(data, OrderImport)
-    content = _prepare_content(organization, data, ingested=ingested)
+    content = _prepare_content(organization, data, ingested=ingested, phone_region=phone_region)
     order_id = new_order_id()
     keys = {"organization_id": organization.id, "order_id": order_id}
     created = data.created or now
@@ -458,6 +471,108 @@ def import_batch(
         raise ValidationFailed("Import failed", {str(row): e for row, e in errors.items()})
     _insert(session, accepted)
     return len(accepted)
+
+
+# ---- ingest: a platform's order, created or brought up to date -----------------------------------
+
+
+class IngestOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Ingested:
+    order_id: str
+    outcome: IngestOutcome
+
+
+def ingest_order(
+    session: Session,
+    organization: Organization,
+    data: OrderImport,
+    *,
+    known: Set[StatusField],
+    platform_updated: datetime | None,
+    phone_region: str | None = None,
+) -> Ingested:
+    """Upsert by (organization, source, external id) an order as its platform sent it.
+
+    Statuses in ``known`` are applied as the platform says (the transition rules bind the
+    API, not the platform); the others keep their stored values. An event older than the
+    state already held (by the platform's own time) changes nothing; one that says what the
+    order already says changes nothing either, so re-deliveries leave no trace.
+    """
+    assert data.external_id is not None
+    change_source = data.source
+    order = repository.find_by_external_id(session, organization.id, data.source, data.external_id)
+    if order is None:
+        new = _new_order(organization, data, change_source, utc_now(), phone_region=phone_region)
+        new.row["source_updated"] = platform_updated
+        try:
+            with session.begin_nested():
+                _insert(session, [new])
+            return Ingested(new.row["id"], IngestOutcome.CREATED)
+        except IntegrityError:
+            # A concurrent delivery created it first: bring that one up to date instead.
+            order = repository.find_by_external_id(
+                session, organization.id, data.source, data.external_id
+            )
+            if order is None:
+                raise
+    if platform_updated and order.source_updated and platform_updated < order.source_updated:
+        return Ingested(order.id, IngestOutcome.STALE)
+
+    now = utc_now()
+    content = _prepare_content(organization, data, ingested=True, phone_region=phone_region)
+    columns = {**content.columns, "meta": {**order.meta, **content.columns["meta"]}}
+    if data.created is not None:
+        columns["created"] = data.created
+    changed = False
+    for name, value in columns.items():
+        if getattr(order, name) != value:
+            setattr(order, name, value)
+            changed = True
+    if _line_values(order.products) != _line_values(content.line_items):
+        # Line items are keyed by position: drop the old rows before the new ones take their keys.
+        order.products.clear()
+        session.flush()
+        order.products.extend(
+            LineItem(organization_id=organization.id, order_id=order.id, **item)
+            for item in content.line_items
+        )
+        changed = True
+    counted_as = repository.count_key(order)
+    changes = [
+        (status_field, str(current), str(new_value))
+        for status_field in StatusField
+        if status_field in known
+        and (new_value := getattr(data, status_field.value))
+        != (current := getattr(order, status_field.value))
+    ]
+    _apply_changes(order, changes, change_source, now)
+    repository.record_count_change(
+        session, organization.id, counted_as, repository.count_key(order)
+    )
+    if platform_updated and (
+        order.source_updated is None or platform_updated > order.source_updated
+    ):
+        order.source_updated = platform_updated
+    if changed:
+        order.updated = now
+    session.flush()
+    outcome = IngestOutcome.UPDATED if changed or changes else IngestOutcome.UNCHANGED
+    return Ingested(order.id, outcome)
+
+
+def _line_values(items: Sequence[LineItem | dict[str, Any]]) -> list[tuple[Any, ...]]:
+    names = ("product_id", "name", "quantity", "price", "total")
+    return [
+        tuple(item[n] if isinstance(item, dict) else getattr(item, n) for n in names)
+        for item in items
+    ]
 
 
 # ---- read ------------------------------------------------------------------------------------

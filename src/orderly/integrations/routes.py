@@ -1,0 +1,145 @@
+"""HTTP endpoints of integrations: connections, their inbox, and the webhook receiver."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from orderly.auth.deps import CurrentOrg
+from orderly.core.config import get_settings
+from orderly.core.db import SessionDep
+from orderly.core.errors import Unauthorized, envelope
+from orderly.core.http import DecimalJSONRoute, JSONResponse
+from orderly.integrations import service
+from orderly.integrations.models import Connection as ConnectionRow
+from orderly.integrations.schemas import (
+    Connection,
+    ConnectionCreate,
+    ConnectionCreated,
+    ConnectionList,
+    Delivery,
+    DeliveryDetail,
+    DeliveryList,
+    DeliveryQuery,
+)
+
+router = APIRouter(
+    prefix="/api/v1/integrations", tags=["integrations"], route_class=DecimalJSONRoute
+)
+webhooks = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+
+def public_base_url(request: Request) -> str:
+    return (get_settings().public_url or str(request.base_url)).rstrip("/")
+
+
+BaseURL = Annotated[str, Depends(public_base_url)]
+
+
+def _connection(connection: ConnectionRow, base_url: str, **extra: Any) -> dict[str, Any]:
+    shape = ConnectionCreated if extra else Connection
+    return shape.model_validate(
+        {
+            "id": connection.id,
+            "platform": connection.platform,
+            "name": connection.name,
+            "webhook_url": base_url + service.webhook_path(connection),
+            "created": connection.created,
+            **extra,
+        }
+    ).model_dump(mode="json")
+
+
+@router.post("", status_code=201, response_model=ConnectionCreated)
+def create_connection(
+    session: SessionDep, org: CurrentOrg, base_url: BaseURL, body: ConnectionCreate
+) -> JSONResponse:
+    """Connect a store of a platform; the answer holds its webhook URL and secret (shown once)."""
+    new = service.create_connection(session, org, body)
+    return JSONResponse(_connection(new.connection, base_url, secret=new.secret), status_code=201)
+
+
+@router.get("", response_model=ConnectionList)
+def list_connections(session: SessionDep, org: CurrentOrg, base_url: BaseURL) -> JSONResponse:
+    """List the organization's connections."""
+    connections = [_connection(c, base_url) for c in service.list_connections(session, org)]
+    return JSONResponse({"data": connections, "count": len(connections)})
+
+
+@router.get("/{connection_id}", response_model=Connection)
+def get_connection(
+    session: SessionDep, org: CurrentOrg, base_url: BaseURL, connection_id: str
+) -> JSONResponse:
+    """One connection (its secret is never shown again)."""
+    return JSONResponse(_connection(service.get_connection(session, org, connection_id), base_url))
+
+
+@router.delete("/{connection_id}", status_code=204)
+def delete_connection(session: SessionDep, org: CurrentOrg, connection_id: str) -> Response:
+    """Remove a connection and its inbox; its orders stay."""
+    service.delete_connection(session, org, connection_id)
+    return Response(status_code=204)
+
+
+@router.get("/{connection_id}/deliveries", response_model=DeliveryList)
+def list_deliveries(
+    session: SessionDep,
+    org: CurrentOrg,
+    connection_id: str,
+    query: Annotated[DeliveryQuery, Query()],
+) -> JSONResponse:
+    """The connection's webhook deliveries, newest first; filter with ``outcome=failed``."""
+    page = service.list_deliveries(session, org, connection_id, query)
+    return JSONResponse(
+        {
+            "data": [Delivery.model_validate(d).model_dump(mode="json") for d in page.deliveries],
+            "count": len(page.deliveries),
+            "total_count": page.total,
+            "page": query.page,
+            "limit": query.limit,
+            "has_next": page.has_next,
+        }
+    )
+
+
+@router.get("/{connection_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
+def get_delivery(
+    session: SessionDep, org: CurrentOrg, connection_id: str, delivery_id: str
+) -> JSONResponse:
+    """One delivery with its headers and body as received."""
+    delivery = service.get_delivery(session, org, connection_id, delivery_id)
+    return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
+
+
+@router.post("/{connection_id}/deliveries/{delivery_id}/replay", response_model=DeliveryDetail)
+def replay_delivery(
+    session: SessionDep, org: CurrentOrg, connection_id: str, delivery_id: str
+) -> JSONResponse:
+    """Process a stored delivery again (after a fix); it never makes a second order."""
+    delivery = service.replay(session, org, connection_id, delivery_id)
+    return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@webhooks.post("/{platform}/{connection_id}")
+def receive_webhook(
+    session: SessionDep,
+    request: Request,
+    body: Annotated[bytes, Depends(raw_body)],
+    platform: str,
+    connection_id: str,
+) -> JSONResponse:
+    """Receive a platform's webhook; its signature, not a bearer token, proves where it is from."""
+    delivery = service.receive(session, platform, connection_id, request.headers, body)
+    if delivery is None:
+        return JSONResponse({"received": True})
+    if not delivery.verified:
+        # Answered, not raised: the session commits, so the refused request stays on record.
+        response = envelope(401, Unauthorized.message, {"signature": delivery.error})
+        return response
+    return JSONResponse(
+        {"received": True, "delivery_id": delivery.id, "outcome": delivery.outcome},
+        status_code=200,
+    )
