@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, NoReturn
 
 import typer
 import uvicorn
@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from orderly.auth import service as auth
+from orderly.core.config import get_settings
 from orderly.core.db import migrate, session_factory
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export import importer
@@ -30,10 +31,15 @@ from orderly.export import service as export
 from orderly.export.columns import Shape
 from orderly.export.formats import Format
 from orderly.export.schemas import ExportQuery
+from orderly.integrations import service as integrations_service
+from orderly.integrations.models import Platform
+from orderly.integrations.schemas import ConnectionCreate
 
 app = typer.Typer(help="Orderly: unified order management.", no_args_is_help=True)
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+integrations = typer.Typer(help="Connect the platforms that send orders.", no_args_is_help=True)
+app.add_typer(integrations, name="integrations")
 err = Console(stderr=True)
 
 
@@ -114,6 +120,52 @@ def revoke_token(token_id: Annotated[str, typer.Argument(help="The token's id (t
     err.print(f"Revoked {token.id}.")
 
 
+def _public_url() -> str:
+    return (get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
+
+
+def _report_invalid(exc: ValidationError) -> NoReturn:
+    for name, message in validation_details(exc.errors()).items():
+        err.print(f"[red]{name}[/red]: {message}")
+    raise typer.Exit(2)
+
+
+@integrations.command("add")
+def add_integration(
+    org: Annotated[str, typer.Option(help="Organization slug.")],
+    platform: Annotated[Platform, typer.Option(help="The platform sending webhooks.")],
+    secret: Annotated[
+        str | None, typer.Option(help="The platform's webhook secret; generated when left out.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A label, such as the store's name.")] = None,
+) -> None:
+    """Connect a store: prints the webhook URL and the secret to give the platform."""
+    try:
+        data = ConnectionCreate(platform=platform, secret=secret, name=name)
+    except ValidationError as exc:
+        _report_invalid(exc)
+    with database() as session:
+        organization = auth.require_organization(session, org)
+        new = integrations_service.create_connection(session, organization, data)
+    err.print(f"Connected {platform.value} to {organization.slug} as {new.connection.id}.")
+    if not get_settings().public_url:
+        err.print("Set ORDERLY_PUBLIC_URL to the address the platform reaches this service at.")
+    print(f"webhook_url: {_public_url()}{integrations_service.webhook_path(new.connection)}")
+    print(f"secret: {new.secret}")
+
+
+@integrations.command("list")
+def list_integrations(org: Annotated[str, typer.Option(help="Organization slug.")]) -> None:
+    """List an organization's connections (never their secrets)."""
+    with database() as session:
+        organization = auth.require_organization(session, org)
+        rows = integrations_service.list_connections(session, organization)
+    # Plain tab-separated lines: the URLs are too wide for a table, and scripts can cut them.
+    for connection in rows:
+        url = _public_url() + integrations_service.webhook_path(connection)
+        print("\t".join((connection.id, connection.platform, connection.name, url)))
+
+
 def _progress(total: int, label: str) -> Progress:
     return Progress(
         TextColumn(label),
@@ -173,9 +225,7 @@ def export_command(
             bom=bom,
         )
     except ValidationError as exc:
-        for name, message in validation_details(exc.errors()).items():
-            err.print(f"[red]{name}[/red]: {message}")
-        raise typer.Exit(2) from None
+        _report_invalid(exc)
     with database() as session:
         organization = auth.require_organization(session, org)
         plan = export.ExportPlan(
