@@ -4,6 +4,10 @@ Seeds N orders (default 1,000,000: half in one organization, the rest over nine 
 the API with ``orderly serve`` in a separate process, and times real HTTP requests against the
 large organization. Prints p50/p99 per case, in milliseconds.
 
+Then, on the same server, sustained ingestion: ``--senders`` concurrent clients sending signed
+webhooks of new orders (the five platforms in turn), next to the same clients on plain
+``POST /orders`` (see ``bench/ingest.py``).
+
     python -m bench --orders 1000000 --requests 200 --backends sqlite,postgresql
 """
 
@@ -22,6 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
+from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
 from orderly.auth import service as auth
 from orderly.core.db import get_engine, migrate, session_factory
@@ -90,11 +95,20 @@ def seed(url: str, total: int) -> str:
 
 
 @contextlib.contextmanager
-def serve(url: str) -> Iterator[str]:
+def serve(url: str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "ORDERLY_DATABASE_URL": url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "orderly.cli", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "orderly.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -193,21 +207,26 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--senders", type=int, default=16, help="Concurrent ingestion clients.")
+    parser.add_argument("--deliveries", type=int, default=4000, help="Per ingestion case.")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",")]
 
     table: dict[str, dict[str, list[float]]] = {}
+    ingestion: dict[str, dict[str, Rate]] = {}
     for backend in backends:
         print(f"{backend}:", file=sys.stderr, flush=True)
         with database(backend, args.orders) as url:
             token = seed(url, args.orders)
-            with serve(url) as base:
+            with serve(url, args.workers) as base:
                 table[backend] = run_cases(base, token, url, args.requests)
+                ingestion[backend] = run_ingest(base, token, args.deliveries, args.senders)
 
     header = "| case | target p50 |" + "".join(f" {b} p50 | {b} p99 |" for b in backends)
     print(
         f"\n{args.orders:,} orders ({args.orders // 2:,} in the measured organization), "
-        f"{args.requests} requests per case, one uvicorn worker; times in ms\n"
+        f"{args.requests} requests per case, {args.workers} uvicorn worker(s); times in ms\n"
     )
     print(header)
     print("|---|---|" + "---|---|" * len(backends))
@@ -217,6 +236,20 @@ def main() -> None:
             for b in backends
         )
         print(f"| {case} | {'≤ ' + str(target) if target else '–'} |{cells}")
+
+    print(
+        f"\nIngestion: {args.senders} concurrent senders, {args.deliveries:,} requests per case, "
+        f"{args.workers} uvicorn worker(s); target for webhooks: ≥ 1,000/s with p99 ≤ 50 ms\n"
+    )
+    print("| case |" + "".join(f" {b} /s | {b} p50 ms | {b} p99 ms |" for b in backends))
+    print("|---|" + "---|---|---|" * len(backends))
+    for case in next(iter(ingestion.values())):
+        cells = "".join(
+            f" {ingestion[b][case].per_second:,.0f} | {ingestion[b][case].p50:.1f} |"
+            f" {ingestion[b][case].percentile(0.99):.1f} |"
+            for b in backends
+        )
+        print(f"| {case} |{cells}")
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ def fake_orders(
             search_text(columns),
             created,
             created,
+            None,  # source_updated: only platform webhooks set it
         ]
         history = [
             [organization_id, order_id, seq, field, None, value, created, "api"]

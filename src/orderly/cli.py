@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth import service as auth
 from orderly.core.config import get_settings
-from orderly.core.db import migrate, session_factory
+from orderly.core.db import begin_write, migrate, session_factory
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export import importer
 from orderly.export import service as export
@@ -48,6 +48,7 @@ def database() -> Iterator[Session]:
     """A migrated database and one transaction, committed if the command succeeds."""
     migrate()
     with session_factory()() as session:
+        begin_write(session)
         try:
             yield session
             session.commit()

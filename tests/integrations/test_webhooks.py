@@ -359,3 +359,47 @@ class TestDeliveries:
 
         assert api.get(base).status_code == 404
         assert api.post(f"{base}/replay").status_code == 404
+
+
+class TestPayloadShapes:
+    def test_zid_order_object_alone_with_a_status_code(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        document = parse_json(fixture_bytes("zid/order.api-detail-response.json"))["order"]
+        document["order_status"] = "indelivery"
+        document["payment_status"] = "paid"
+
+        assert outcome(deliver(connect("zid"), dump_json(document))) == "created"
+
+        [order] = orders_of(api)
+        assert (order["external_id"], order["status"], order["payment_status"]) == (
+            "39018491",
+            "shipped",
+            "paid",
+        )
+
+    def test_zid_amounts_round_half_up_to_the_currency(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        def odd_total(document: dict[str, Any]) -> None:
+            document["order"]["order_total"] = "223.56500086523000"
+
+        deliver(connect("zid"), edited("zid/order.api-detail-response.json", odd_total))
+
+        [order] = orders_of(api)
+        assert api.get(f"/api/v1/orders/{order['id']}").text.count('"total_amount":223.57') == 1
+
+    def test_order_without_lines_or_valid_contacts_is_taken_as_sent(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        def strip(document: dict[str, Any]) -> None:
+            document["line_items"] = []
+            document["billing"]["email"] = "not an address"
+            document["billing"]["phone"] = "call me"
+
+        response = deliver(connect("woocommerce"), edited("woocommerce/order.created.json", strip))
+
+        assert outcome(response) == "created"
+        [order] = orders_of(api)
+        assert (order["customer_email"], order["customer_phone"]) == ("not an address", "call me")
+        assert detail(api, order["id"])["products"] == []

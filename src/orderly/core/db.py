@@ -4,6 +4,7 @@ One SQLAlchemy session per request: the ``SessionDep`` dependency commits once w
 endpoint returns and rolls back when it raises. Services only ``flush``.
 """
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -90,15 +92,59 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+_BUSY_TIMEOUT_S = 10
+
+
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
+    # SQLAlchemy begins transactions itself (``_begin_sqlite``); the driver's own implicit BEGIN
+    # would come only before the first write and break SAVEPOINTs.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; NORMAL sync is durable across crashes of the app.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per connection
     cursor.close()
+
+
+_WRITE = "orderly_write"
+_HOLDS_WRITE_LOCK = "orderly_holds_write_lock"
+
+
+class _SQLiteWriters:
+    """Hands SQLite's one write lock to this process's writers in turn.
+
+    A writer begins ``IMMEDIATE``, taking the lock up front: begun deferred, it would read
+    first and then fail at once ("database is locked") when another writer committed in
+    between. Writers of this process first queue on a thread lock, because SQLite's own
+    busy handler polls with sleeps of up to 100 ms, which starves some writers under load.
+    Other processes on the same file still wait through ``busy_timeout``. Readers stay
+    deferred and never wait for writers (WAL).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def begin(self, connection: Connection) -> None:
+        if connection.get_execution_options().get(_WRITE):
+            # Bounded, so that a lost release can only slow writers, never stop them.
+            if self.lock.acquire(timeout=_BUSY_TIMEOUT_S):
+                connection.info[_HOLDS_WRITE_LOCK] = True
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    def checkin(self, _: Any, record: Any) -> None:
+        # The connection is back in the pool: its transaction has ended, committed or not.
+        if record.info.pop(_HOLDS_WRITE_LOCK, False):
+            self.lock.release()
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s transaction as one that will write (matters on SQLite only)."""
+    session.connection(execution_options={_WRITE: True})
 
 
 @lru_cache(maxsize=8)
@@ -106,7 +152,10 @@ def get_engine(url: str | None = None) -> Engine:
     url = sqlalchemy_url(url or get_settings().database_url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
+        writers = _SQLiteWriters()
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "checkin", writers.checkin)
         return engine
     pool = get_settings().db_pool_size
     # No pre-ping: it costs a round trip per request; a connection found dead is discarded by
@@ -119,8 +168,13 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False, autoflush=False)
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with session_factory(request.app.state.database_url)() as session:
+        if request.method not in _READ_METHODS:
+            begin_write(session)
         try:
             yield session
             session.commit()

@@ -76,7 +76,9 @@ class Zid(Platform):
             total = total_of(found)
             return abs(total) if total is not None else None
 
-        state = text(dig(order, "order_status", "code"))
+        # The Order schema nests the status ({code, name}); some events send the code alone.
+        raw_status = order.get("order_status")
+        state = text(dig(raw_status, "code")) if isinstance(raw_status, dict) else text(raw_status)
         payment = text(order.get("payment_status"))
         return PlatformOrder(
             external_id=required_text(order.get("id"), "id"),
@@ -104,7 +106,7 @@ class Zid(Platform):
             phone_region=text(dig(order, "shipping", "address", "country", "code")),
             meta={
                 "platform_status": state,
-                "platform_status_name": text(dig(order, "order_status", "name")),
+                "platform_status_name": text(dig(raw_status, "name")),
                 "platform_payment_status": payment,
                 "payment_method": text(dig(order, "payment", "method", "code")),
                 "store_id": text(order.get("store_id")),
