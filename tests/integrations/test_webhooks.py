@@ -403,3 +403,46 @@ class TestPayloadShapes:
         [order] = orders_of(api)
         assert (order["customer_email"], order["customer_phone"]) == ("not an address", "call me")
         assert detail(api, order["id"])["products"] == []
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"\xff\xfe not utf-8",
+            b"[" * 100_000 + b"]" * 100_000,
+            b'{"id": "\\u0000"}',
+            b"null",
+            b"[]",
+            b'{"id": 1, "line_items": "none", "total_price": "NaN", "currency": "USD"}',
+        ],
+    )
+    def test_bad_bodies_are_kept_as_failed_never_500(
+        self, body: bytes, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        connection = connect("shopify")
+
+        response = deliver(connection, body)
+
+        assert outcome(response) == "failed"
+        assert orders_of(api) == []
+        [kept] = deliveries_of(api, connection, outcome="failed")
+        assert kept["error"]
+
+    def test_oversized_ids_and_topics_are_kept_not_500(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        def long_id(document: dict[str, Any]) -> None:
+            document["id"] = "9" * 1000
+
+        connection = connect("shopify")
+        response = deliver(
+            connection,
+            edited("shopify/orders-create.json", long_id),
+            **{"X-Shopify-Topic": "orders/create" + "x" * 500, "X-Shopify-Event-Id": "e" * 600},
+        )
+
+        assert outcome(response) == "ignored"
+        response = deliver(connection, edited("shopify/orders-create.json", long_id))
+        assert outcome(response) == "failed"
+        assert orders_of(api) == []

@@ -139,7 +139,7 @@ def receive(
         id=f"dlv_{random_token(20)}",
         connection_id=connection.id,
         received=utc_now(),
-        event_id=handler.event_id(headers),
+        event_id=_clip(handler.event_id(headers), Delivery.event_id),
         headers=_stored_headers(headers),
         body=body,
         verified=False,
@@ -190,12 +190,12 @@ def _process(
     delivery.error = None
     try:
         payload = _parse_body(delivery.body)
-        delivery.topic = handler.topic(delivery.headers, payload)
+        delivery.topic = _clip(handler.topic(delivery.headers, payload), Delivery.topic)
         mapped = handler.to_order(payload, delivery.topic)
         if mapped is None:
             delivery.outcome = Outcome.IGNORED.value
         else:
-            delivery.external_id = mapped.external_id
+            delivery.external_id = _clip(mapped.external_id, Delivery.external_id)
             with session.begin_nested():  # flushes the delivery first, so it outlives a failure
                 result = _ingest(session, organization, connection.platform, mapped)
             delivery.order_id = result.order_id
@@ -209,6 +209,12 @@ def _process(
         delivery.error = f"Internal error: {type(exc).__name__}: {exc}"
     delivery.processed = utc_now()
     session.flush()
+
+
+def _clip(value: str | None, column: Any) -> str | None:
+    """Platform-given text cut to its inbox column, so an oversized header cannot lose the
+    delivery (the order's own fields are checked, and refused, by ``OrderImport``)."""
+    return None if value is None else value[: column.type.length]
 
 
 def _parse_body(body: bytes) -> Any:
