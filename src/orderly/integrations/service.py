@@ -1,8 +1,9 @@
 """Connections, and the path of a webhook: stored in the inbox, verified, mapped, upserted.
 
-A delivery and what became of it are written in one transaction: a savepoint around the
-processing keeps the stored delivery (with its error) when mapping fails, so a 2xx answer always
-means the delivery is on record and can be replayed.
+A delivery is written to the inbox with its outcome, in the same transaction as the order it
+made: the delivery and its effect are committed together or not at all. A savepoint around the
+order's writes lets a delivery that fails be kept (with its error) without them, so a 2xx answer
+always means the delivery is on record and can be replayed.
 """
 
 import json
@@ -146,12 +147,11 @@ def receive(
         outcome=Outcome.UNVERIFIED.value,
         attempts=0,
     )
-    session.add(delivery)
     try:
         handler.verify(headers, body, connection.secret)
     except Unverified as exc:
         delivery.error = str(exc)
-        session.flush()
+        _store(session, delivery)
         return delivery
     delivery.verified = True
 
@@ -164,7 +164,7 @@ def receive(
         delivery.outcome = Outcome.DUPLICATE.value
         delivery.order_id, delivery.external_id = earlier.order_id, earlier.external_id
         delivery.processed = delivery.received
-        session.flush()
+        _store(session, delivery)
         return delivery
     _process(session, organization, connection, delivery)
     return delivery
@@ -196,7 +196,7 @@ def _process(
             delivery.outcome = Outcome.IGNORED.value
         else:
             delivery.external_id = _clip(mapped.external_id, Delivery.external_id)
-            with session.begin_nested():  # flushes the delivery first, so it outlives a failure
+            with session.begin_nested():  # a failure undoes the order's writes, not the delivery
                 result = _ingest(session, organization, connection.platform, mapped)
             delivery.order_id = result.order_id
             delivery.outcome = result.outcome.value
@@ -208,6 +208,11 @@ def _process(
         delivery.outcome = Outcome.FAILED.value
         delivery.error = f"Internal error: {type(exc).__name__}: {exc}"
     delivery.processed = utc_now()
+    _store(session, delivery)
+
+
+def _store(session: Session, delivery: Delivery) -> None:
+    session.add(delivery)
     session.flush()
 
 
