@@ -13,6 +13,7 @@ from orderly.core.http import JSONResponse
 from orderly.export.routes import router as export_router
 from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
+from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
 
 health = APIRouter(tags=["health"])
@@ -69,6 +70,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
         **overrides,
     )
     app.state.database_url = database_url or settings.database_url
+    app.state.webhook_writer = WebhookWriter(app.state.database_url)
     install_error_handlers(app)
     app.include_router(health)
     app.include_router(export_router)  # before orders: /orders/export is not an order id

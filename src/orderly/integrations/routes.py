@@ -1,4 +1,8 @@
-"""HTTP endpoints of integrations: connections, their inbox, and the webhook receiver."""
+"""HTTP endpoints of integrations: connections, their inbox, and the webhook receiver.
+
+The receiver does not use ``SessionDep``: it hands each request to the process's
+``WebhookWriter``, which commits deliveries that arrive together in one transaction.
+"""
 
 from typing import Annotated, Any
 
@@ -7,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from orderly.auth.deps import CurrentOrg
 from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
-from orderly.core.errors import Unauthorized, envelope
+from orderly.core.errors import OrderlyError, Unauthorized, envelope
 from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.integrations import service
 from orderly.integrations.models import Connection as ConnectionRow
@@ -21,6 +25,7 @@ from orderly.integrations.schemas import (
     DeliveryList,
     DeliveryQuery,
 )
+from orderly.integrations.writer import WebhookWriter
 
 router = APIRouter(
     prefix="/api/v1/integrations", tags=["integrations"], route_class=DecimalJSONRoute
@@ -119,27 +124,22 @@ def replay_delivery(
     return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
 
 
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 @webhooks.post("/{platform}/{connection_id}")
-def receive_webhook(
-    session: SessionDep,
-    request: Request,
-    body: Annotated[bytes, Depends(raw_body)],
-    platform: str,
-    connection_id: str,
-) -> JSONResponse:
+async def receive_webhook(request: Request, platform: str, connection_id: str) -> JSONResponse:
     """Receive a platform's webhook; its signature, not a bearer token, proves where it is from."""
-    delivery = service.receive(session, platform, connection_id, request.headers, body)
-    if delivery is None:
-        return JSONResponse({"received": True})
-    if not delivery.verified:
-        # Answered, not raised: the session commits, so the refused request stays on record.
-        response = envelope(401, Unauthorized.message, {"signature": delivery.error})
-        return response
-    return JSONResponse(
-        {"received": True, "delivery_id": delivery.id, "outcome": delivery.outcome},
-        status_code=200,
+    incoming = service.Incoming(
+        platform=platform,
+        connection_id=connection_id,
+        headers=dict(request.headers),
+        body=await request.body(),
     )
+    writer: WebhookWriter = request.app.state.webhook_writer
+    received = await writer.submit(incoming)
+    if isinstance(received, OrderlyError):
+        raise received
+    if received is None:
+        return JSONResponse({"received": True})
+    if not received.verified:
+        # Stored (the refused request stays on record) and answered 401.
+        return envelope(401, Unauthorized.message, {"signature": received.error})
+    return JSONResponse({"received": True, "delivery_id": received.id, "outcome": received.outcome})

@@ -107,6 +107,19 @@ def delete_connection(session: Session, organization: Organization, connection_i
 # ---- receiving -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A webhook request as it arrived."""
+
+    platform: str
+    connection_id: str
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+
+
+Received = Delivery | OrderlyError | None  # the stored delivery, why none was stored, or a ping
+
+
 def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {
         name: value.partition(" ")[0] + " [redacted]" if name in _SECRET_HEADERS else value
@@ -114,14 +127,59 @@ def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def receive(
-    session: Session, platform: str, connection_id: str, headers: Mapping[str, str], body: bytes
-) -> Delivery | None:
-    """Store a webhook request, verify it and, when verified, process it.
+@dataclass
+class _ToIngest:
+    delivery: Delivery
+    organization: Organization
+    request: orders.IngestRequest
 
-    Returns the stored delivery (check ``verified``), or ``None`` for a platform's URL test,
-    which is answered and not stored.
+
+def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
+    """Store webhook requests in the inbox and process the verified ones, in order.
+
+    Each answer is the stored delivery (check ``verified`` and ``outcome``), ``None`` for a
+    platform's URL test (answered, not stored), or the error that kept one from being stored
+    (an unknown connection). Orders new to an organization are inserted together.
     """
+    results: list[Received] = []
+    found: dict[tuple[str, str], tuple[Connection, Organization] | OrderlyError] = {}
+    to_ingest: list[_ToIngest] = []
+    for request in incoming:
+        key = (request.platform, request.connection_id)
+        if key not in found:
+            found[key] = _find_connection(session, request.platform, request.connection_id)
+        target = found[key]
+        if isinstance(target, OrderlyError):
+            results.append(target)
+            continue
+        connection, organization = target
+        handler = PLATFORMS[Platform(connection.platform)]
+        if handler.is_ping(request.headers, request.body):
+            results.append(None)
+            continue
+        delivery = _new_delivery(connection, request)
+        results.append(delivery)
+        try:
+            handler.verify(request.headers, request.body, connection.secret)
+        except Unverified as exc:
+            delivery.error = str(exc)
+            continue
+        delivery.verified = True
+        if _is_duplicate(session, delivery):
+            continue
+        mapped = _map(delivery, connection)
+        if mapped is not None:
+            to_ingest.append(_ToIngest(delivery, organization, mapped))
+    _ingest(session, to_ingest)
+    stored = [r for r in results if isinstance(r, Delivery)]
+    session.add_all(stored)
+    session.flush()
+    return results
+
+
+def _find_connection(
+    session: Session, platform: str, connection_id: str
+) -> tuple[Connection, Organization] | OrderlyError:
     organization_id = _organization_id(connection_id)
     found = (
         repository.find_connection_with_organization(session, organization_id, connection_id)
@@ -129,45 +187,40 @@ def receive(
         else None
     )
     if found is None or found[0].platform != platform:
-        raise IntegrationNotFound(details={"id": connection_id, "platform": platform})
-    connection, organization = found
-    handler = PLATFORMS[Platform(connection.platform)]
-    if handler.is_ping(headers, body):
-        return None
+        return IntegrationNotFound(details={"id": connection_id, "platform": platform})
+    return found
 
-    delivery = Delivery(
-        organization_id=organization.id,
+
+def _new_delivery(connection: Connection, request: Incoming) -> Delivery:
+    return Delivery(
+        organization_id=connection.organization_id,
         id=f"dlv_{random_token(20)}",
         connection_id=connection.id,
         received=utc_now(),
-        event_id=_clip(handler.event_id(headers), Delivery.event_id),
-        headers=_stored_headers(headers),
-        body=body,
+        event_id=_clip(
+            PLATFORMS[Platform(connection.platform)].event_id(request.headers), Delivery.event_id
+        ),
+        headers=_stored_headers(request.headers),
+        body=request.body,
         verified=False,
         outcome=Outcome.UNVERIFIED.value,
         attempts=0,
     )
-    try:
-        handler.verify(headers, body, connection.secret)
-    except Unverified as exc:
-        delivery.error = str(exc)
-        _store(session, delivery)
-        return delivery
-    delivery.verified = True
 
-    earlier = (
-        repository.find_processed_event(session, organization.id, connection.id, delivery.event_id)
-        if delivery.event_id
-        else None
+
+def _is_duplicate(session: Session, delivery: Delivery) -> bool:
+    """Whether the platform's event id names an event that already reached an order."""
+    if not delivery.event_id:
+        return False
+    earlier = repository.find_processed_event(
+        session, delivery.organization_id, delivery.connection_id, delivery.event_id
     )
-    if earlier is not None:
-        delivery.outcome = Outcome.DUPLICATE.value
-        delivery.order_id, delivery.external_id = earlier.order_id, earlier.external_id
-        delivery.processed = delivery.received
-        _store(session, delivery)
-        return delivery
-    _process(session, organization, connection, delivery)
-    return delivery
+    if earlier is None:
+        return False
+    delivery.outcome = Outcome.DUPLICATE.value
+    delivery.order_id, delivery.external_id = earlier.order_id, earlier.external_id
+    delivery.processed = delivery.received
+    return True
 
 
 def replay(
@@ -178,42 +231,71 @@ def replay(
     delivery = get_delivery(session, organization, connection_id, delivery_id)
     if not delivery.verified:
         raise NotReplayable(details={"id": delivery_id, "outcome": delivery.outcome})
-    _process(session, organization, connection, delivery)
+    mapped = _map(delivery, connection)
+    if mapped is not None:
+        _ingest(session, [_ToIngest(delivery, organization, mapped)])
+    session.flush()
     return delivery
 
 
-def _process(
-    session: Session, organization: Organization, connection: Connection, delivery: Delivery
-) -> None:
+def _map(delivery: Delivery, connection: Connection) -> orders.IngestRequest | None:
+    """Read the delivery's order; ``None`` (and the outcome set) when there is none to take."""
     handler = PLATFORMS[Platform(connection.platform)]
     delivery.attempts += 1
-    delivery.error = None
+    delivery.error, delivery.processed = None, utc_now()
     try:
         payload = _parse_body(delivery.body)
         delivery.topic = _clip(handler.topic(delivery.headers, payload), Delivery.topic)
         mapped = handler.to_order(payload, delivery.topic)
         if mapped is None:
             delivery.outcome = Outcome.IGNORED.value
-        else:
-            delivery.external_id = _clip(mapped.external_id, Delivery.external_id)
-            with session.begin_nested():  # a failure undoes the order's writes, not the delivery
-                result = _ingest(session, organization, connection.platform, mapped)
-            delivery.order_id = result.order_id
-            delivery.outcome = result.outcome.value
-    except (MappingFailed, OrderlyError, ValidationError) as exc:
-        delivery.outcome, delivery.error = Outcome.FAILED.value, _describe(exc)
+            return None
+        delivery.external_id = _clip(mapped.external_id, Delivery.external_id)
+        return _ingest_request(connection.platform, mapped)
+    except (MappingFailed, ValidationError) as exc:
+        _failed(delivery, exc)
     except Exception as exc:
         # A fault of ours (a mapping bug): keep the delivery so it can be replayed after the fix.
-        log.exception("Processing delivery %s failed", delivery.id)
-        delivery.outcome = Outcome.FAILED.value
-        delivery.error = f"Internal error: {type(exc).__name__}: {exc}"
-    delivery.processed = utc_now()
-    _store(session, delivery)
+        log.exception("Mapping delivery %s failed", delivery.id)
+        _failed(delivery, exc)
+    return None
 
 
-def _store(session: Session, delivery: Delivery) -> None:
-    session.add(delivery)
-    session.flush()
+def _ingest(session: Session, items: Sequence[_ToIngest]) -> None:
+    """Upsert the mapped orders, per organization; each delivery gets its outcome."""
+    by_organization: dict[str, list[_ToIngest]] = {}
+    for item in items:
+        by_organization.setdefault(item.organization.id, []).append(item)
+    for group in by_organization.values():
+        organization = group[0].organization
+        results: Sequence[orders.Ingested | Exception]
+        try:
+            with session.begin_nested():  # a failure undoes the orders' writes, not the deliveries
+                results = orders.ingest_orders(session, organization, [i.request for i in group])
+        except Exception:
+            # Unexpected (a database error): each delivery alone, so one cannot sink the others.
+            log.exception("Ingesting %d deliveries together failed; one by one", len(group))
+            results = [_ingest_alone(session, organization, item) for item in group]
+        for item, result in zip(group, results, strict=True):
+            if isinstance(result, orders.Ingested):
+                item.delivery.order_id, item.delivery.outcome = result.order_id, result.outcome
+            else:
+                _failed(item.delivery, result)
+
+
+def _ingest_alone(
+    session: Session, organization: Organization, item: _ToIngest
+) -> orders.Ingested | Exception:
+    try:
+        with session.begin_nested():
+            return orders.ingest_order(session, organization, item.request)
+    except Exception as exc:
+        log.exception("Ingesting delivery %s failed", item.delivery.id)
+        return exc
+
+
+def _failed(delivery: Delivery, exc: Exception) -> None:
+    delivery.outcome, delivery.error = Outcome.FAILED.value, _describe(exc)
 
 
 def _clip(value: str | None, column: Any) -> str | None:
@@ -229,15 +311,13 @@ def _parse_body(body: bytes) -> Any:
         raise MappingFailed(f"The body is not JSON: {exc}") from None
 
 
-def _ingest(
-    session: Session, organization: Organization, platform: str, mapped: PlatformOrder
-) -> orders.Ingested:
+def _ingest_request(platform: str, mapped: PlatformOrder) -> orders.IngestRequest:
     statuses = {
         StatusField.STATUS: mapped.status,
         StatusField.PAYMENT_STATUS: mapped.payment_status,
         StatusField.FULFILLMENT_STATUS: mapped.fulfillment_status,
     }
-    known = {status_field for status_field, value in statuses.items() if value is not None}
+    known = frozenset(field for field, value in statuses.items() if value is not None)
     meta = {key: value for key, value in mapped.meta.items() if value not in (None, "", [])}
     data = OrderImport.model_validate(
         {
@@ -248,10 +328,8 @@ def _ingest(
             "meta": meta,
         }
     )
-    return orders.ingest_order(
-        session,
-        organization,
-        data,
+    return orders.IngestRequest(
+        data=data,
         known=known,
         platform_updated=mapped.updated_at,
         phone_region=mapped.phone_region,
@@ -264,7 +342,9 @@ def _describe(exc: Exception) -> str:
         return "; ".join(f"{field}: {message}" for field, message in details.items())
     if isinstance(exc, OrderlyError):
         return orders.describe_error(exc)
-    return str(exc)
+    if isinstance(exc, MappingFailed):
+        return str(exc)
+    return f"Internal error: {type(exc).__name__}: {exc}"
 
 
 # ---- the inbox ---------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ Services flush, never commit (the request's session does), and raise ``OrderlyEr
 """
 
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -489,15 +489,23 @@ class Ingested:
     outcome: IngestOutcome
 
 
-def ingest_order(
-    session: Session,
-    organization: Organization,
-    data: OrderImport,
-    *,
-    known: Set[StatusField],
-    platform_updated: datetime | None,
-    phone_region: str | None = None,
-) -> Ingested:
+@dataclass(frozen=True)
+class IngestRequest:
+    """A platform's order: ``data`` as sent, which of its statuses the platform state tells
+    (``known``), the platform's own time of that state, and the country its phone is from."""
+
+    data: OrderImport
+    known: frozenset[StatusField]
+    platform_updated: datetime | None = None
+    phone_region: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        assert self.data.external_id is not None
+        return self.data.source, self.data.external_id
+
+
+def ingest_order(session: Session, organization: Organization, request: IngestRequest) -> Ingested:
     """Upsert by (organization, source, external id) an order as its platform sent it.
 
     Statuses in ``known`` are applied as the platform says (the transition rules bind the
@@ -505,6 +513,8 @@ def ingest_order(
     state already held (by the platform's own time) changes nothing; one that says what the
     order already says changes nothing either, so re-deliveries leave no trace.
     """
+    data, known = request.data, request.known
+    platform_updated, phone_region = request.platform_updated, request.phone_region
     assert data.external_id is not None
     change_source = data.source
     order = repository.find_by_external_id(session, organization.id, data.source, data.external_id)
@@ -565,6 +575,52 @@ def ingest_order(
     session.flush()
     outcome = IngestOutcome.UPDATED if changed or changes else IngestOutcome.UNCHANGED
     return Ingested(order.id, outcome)
+
+
+def ingest_orders(
+    session: Session, organization: Organization, requests: Sequence[IngestRequest]
+) -> list[Ingested | OrderlyError]:
+    """``ingest_order`` for many at once, in order: orders new to the organization are
+    inserted together (three statements for all), the others upserted one by one. A request
+    that cannot be taken gets its error in its place; the others go on."""
+    results: list[Ingested | OrderlyError | None] = [None] * len(requests)
+    existing = repository.find_by_external_ids(session, organization.id, [r.key for r in requests])
+    now = utc_now()
+    fresh: dict[int, _NewOrder] = {}
+    one_by_one: list[int] = []
+    for index, request in enumerate(requests):
+        if request.key in existing:
+            one_by_one.append(index)  # also a later event of an order new in this batch
+            continue
+        try:
+            new = _new_order(
+                organization,
+                request.data,
+                request.data.source,
+                now,
+                phone_region=request.phone_region,
+            )
+        except OrderlyError as exc:
+            results[index] = exc
+            continue
+        new.row["source_updated"] = request.platform_updated
+        fresh[index] = new
+        existing[request.key] = new.row["id"]
+    try:
+        with session.begin_nested():
+            _insert(session, list(fresh.values()))
+        for index, new in fresh.items():
+            results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
+    except IntegrityError:
+        # Another writer took some of these external ids meanwhile: each finds its order.
+        one_by_one = sorted(one_by_one + list(fresh))
+    for index in one_by_one:
+        try:
+            results[index] = ingest_order(session, organization, requests[index])
+        except OrderlyError as exc:
+            results[index] = exc
+    assert all(result is not None for result in results)
+    return cast(list[Ingested | OrderlyError], results)
 
 
 def _line_values(items: Sequence[LineItem | dict[str, Any]]) -> list[tuple[Any, ...]]:
