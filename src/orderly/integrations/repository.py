@@ -1,24 +1,30 @@
 """Queries for integration connections and their webhook deliveries."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
 from orderly.integrations.models import Connection, Delivery, Outcome
 
 
-def find_connection_with_organization(
-    session: Session, organization_id: str, connection_id: str
-) -> tuple[Connection, Organization] | None:
+def find_connections_with_organizations(
+    session: Session, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[Connection, Organization]]:
+    """Connections (with their organizations) by ``(organization_id, connection_id)``."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
     query = (
         select(Connection, Organization)
         .join(Organization, Organization.id == Connection.organization_id)
-        .where(Connection.organization_id == organization_id, Connection.id == connection_id)
+        .where(tuple_(Connection.organization_id, Connection.id).in_(wanted))
     )
-    row = session.execute(query).one_or_none()
-    return None if row is None else (row[0], row[1])
+    return {
+        (connection.organization_id, connection.id): (connection, organization)
+        for connection, organization in session.execute(query)
+    }
 
 
 def get_connection(session: Session, organization_id: str, connection_id: str) -> Connection | None:

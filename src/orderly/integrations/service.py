@@ -142,15 +142,20 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
     (an unknown connection). Orders new to an organization are inserted together.
     """
     results: list[Received] = []
-    found: dict[tuple[str, str], tuple[Connection, Organization] | OrderlyError] = {}
+    organization_ids = [_organization_id(r.connection_id) or "" for r in incoming]
+    found = repository.find_connections_with_organizations(
+        session,
+        ((org, r.connection_id) for r, org in zip(incoming, organization_ids, strict=True) if org),
+    )
     to_ingest: list[_ToIngest] = []
-    for request in incoming:
-        key = (request.platform, request.connection_id)
-        if key not in found:
-            found[key] = _find_connection(session, request.platform, request.connection_id)
-        target = found[key]
-        if isinstance(target, OrderlyError):
-            results.append(target)
+    for request, organization_id in zip(incoming, organization_ids, strict=True):
+        target = found.get((organization_id, request.connection_id))
+        if target is None or target[0].platform != request.platform:
+            results.append(
+                IntegrationNotFound(
+                    details={"id": request.connection_id, "platform": request.platform}
+                )
+            )
             continue
         connection, organization = target
         handler = PLATFORMS[Platform(connection.platform)]
@@ -175,20 +180,6 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
     session.add_all(stored)
     session.flush()
     return results
-
-
-def _find_connection(
-    session: Session, platform: str, connection_id: str
-) -> tuple[Connection, Organization] | OrderlyError:
-    organization_id = _organization_id(connection_id)
-    found = (
-        repository.find_connection_with_organization(session, organization_id, connection_id)
-        if organization_id is not None
-        else None
-    )
-    if found is None or found[0].platform != platform:
-        return IntegrationNotFound(details={"id": connection_id, "platform": platform})
-    return found
 
 
 def _new_delivery(connection: Connection, request: Incoming) -> Delivery:
