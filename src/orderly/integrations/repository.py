@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
@@ -13,18 +13,24 @@ def find_connections_with_organizations(
     session: Session, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[Connection, Organization]]:
     """Connections (with their organizations) by ``(organization_id, connection_id)``."""
-    wanted = list(set(keys))
+    wanted = set(keys)
     if not wanted:
         return {}
+    # Both columns as plain IN lists (the primary key is walked); pairs are matched below.
     query = (
         select(Connection, Organization)
         .join(Organization, Organization.id == Connection.organization_id)
-        .where(tuple_(Connection.organization_id, Connection.id).in_(wanted))
+        .where(
+            Connection.organization_id.in_({organization for organization, _ in wanted}),
+            Connection.id.in_({connection for _, connection in wanted}),
+        )
     )
-    return {
-        (connection.organization_id, connection.id): (connection, organization)
-        for connection, organization in session.execute(query)
-    }
+    found = {}
+    for connection, organization in session.execute(query):
+        key = (connection.organization_id, connection.id)
+        if key in wanted:
+            found[key] = (connection, organization)
+    return found
 
 
 def get_connection(session: Session, organization_id: str, connection_id: str) -> Connection | None:

@@ -398,18 +398,22 @@ def find_by_external_ids(
     session: Session, organization_id: str, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
     """Existing order ids by ``(source, external_id)``."""
-    wanted = list(set(keys))
-    if not wanted:
-        return {}
+    by_source: dict[str, set[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, set()).add(external_id)
     found: dict[tuple[str, str], str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(Order.source, Order.external_id, Order.id).where(
-            Order.organization_id == organization_id,
-            tuple_(Order.source, Order.external_id).in_(chunk),
-        )
-        for source, external_id, order_id in session.execute(query):
-            found[(source, external_id or "")] = order_id
+    # One source at a time: ``source = ? AND external_id IN (…)`` walks the unique index, where
+    # SQLite answers a row-value ``(source, external_id) IN (…)`` by scanning the organization.
+    for source, wanted in by_source.items():
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), 500):
+            query = select(Order.external_id, Order.id).where(
+                Order.organization_id == organization_id,
+                Order.source == source,
+                Order.external_id.in_(ordered[start : start + 500]),
+            )
+            for row in session.execute(query):
+                found[(source, row.external_id or "")] = row.id
     return found
 
 
