@@ -44,11 +44,13 @@ err = Console(stderr=True)
 
 
 @contextmanager
-def database() -> Iterator[Session]:
-    """A migrated database and one transaction, committed if the command succeeds."""
+def database(*, write: bool = True) -> Iterator[Session]:
+    """A migrated database and one transaction, committed if the command succeeds. A reading
+    command (``write=False``) leaves SQLite's write lock to the server's writers."""
     migrate()
     with session_factory()() as session:
-        begin_write(session)
+        if write:
+            begin_write(session)
         try:
             yield session
             session.commit()
@@ -103,7 +105,7 @@ def create_token(
 @tokens.command("list")
 def list_tokens(org: Annotated[str, typer.Option(help="Organization slug.")]) -> None:
     """List an organization's tokens (never their secrets)."""
-    with database() as session:
+    with database(write=False) as session:
         organization = auth.require_organization(session, org)
         rows = auth.list_tokens(session, organization)
     table = Table("id", "name", "created", "revoked")
@@ -158,7 +160,7 @@ def add_integration(
 @integrations.command("list")
 def list_integrations(org: Annotated[str, typer.Option(help="Organization slug.")]) -> None:
     """List an organization's connections (never their secrets)."""
-    with database() as session:
+    with database(write=False) as session:
         organization = auth.require_organization(session, org)
         rows = integrations_service.list_connections(session, organization)
     # Plain tab-separated lines: the URLs are too wide for a table, and scripts can cut them.
@@ -227,7 +229,7 @@ def export_command(
         )
     except ValidationError as exc:
         _report_invalid(exc)
-    with database() as session:
+    with database(write=False) as session:
         organization = auth.require_organization(session, org)
         plan = export.ExportPlan(
             organization_id=organization.id,

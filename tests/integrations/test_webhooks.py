@@ -1,6 +1,7 @@
 """Nothing lost, nothing doubled: upserts, history, stale events, failures and replays."""
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -446,3 +447,25 @@ class TestHostileInput:
         response = deliver(connection, edited("shopify/orders-create.json", long_id))
         assert outcome(response) == "failed"
         assert orders_of(api) == []
+
+
+class TestConcurrency:
+    def test_concurrent_webhooks_make_one_order_each(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        connection = connect("woocommerce")
+
+        def body(n: int) -> bytes:
+            def renumber(document: dict[str, object]) -> None:
+                document["id"] = document["number"] = 1000 + n % 24  # each order sent four times
+
+            return edited("woocommerce/order.created.json", renumber)
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda n: deliver(connection, body(n)), range(96)))
+
+        assert [a.status_code for a in answers] == [200] * 96
+        outcomes = sorted(a.json()["outcome"] for a in answers)
+        assert outcomes.count("created") == 24
+        assert set(outcomes) == {"created", "unchanged"}
+        assert len(orders_of(api)) == 24
