@@ -65,7 +65,11 @@ class WebhookWriter:
                     batch.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
+            # A request whose client went away is dropped (its platform sends it again); the
+            # others can no longer be cancelled, so each gets its answer.
+            batch = [job for job in batch if job.answer.set_running_or_notify_cancel()]
+            if batch:
+                self._write(batch)
 
     def _write(self, batch: list[_Job]) -> None:
         try:
