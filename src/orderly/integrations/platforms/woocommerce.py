@@ -69,7 +69,7 @@ class WooCommerce(Platform):
         billing = order.get("billing") or {}
         state = text(order.get("status"))
         payment = lookup(PAYMENT, state)
-        if state in PAID_WHEN_DATED and order.get("date_paid_gmt", order.get("date_paid")):
+        if state in PAID_WHEN_DATED and (order.get("date_paid_gmt") or order.get("date_paid")):
             payment = PaymentStatus.PAID
         lines = [_line(item, i) for i, item in enumerate(as_list(order.get("line_items")))]
         return PlatformOrder(
