@@ -505,6 +505,15 @@ class IngestRequest:
         return self.data.source, self.data.external_id
 
 
+def _new_ingested(organization: Organization, request: IngestRequest, now: datetime) -> _NewOrder:
+    """A platform's order new to the organization; its history is the platform's."""
+    new = _new_order(
+        organization, request.data, request.data.source, now, phone_region=request.phone_region
+    )
+    new.row["source_updated"] = request.platform_updated
+    return new
+
+
 def ingest_order(session: Session, organization: Organization, request: IngestRequest) -> Ingested:
     """Upsert by (organization, source, external id) an order as its platform sent it.
 
@@ -519,8 +528,7 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
     change_source = data.source
     order = repository.find_by_external_id(session, organization.id, data.source, data.external_id)
     if order is None:
-        new = _new_order(organization, data, change_source, utc_now(), phone_region=phone_region)
-        new.row["source_updated"] = platform_updated
+        new = _new_ingested(organization, request, utc_now())
         try:
             with session.begin_nested():
                 _insert(session, [new])
@@ -546,13 +554,7 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
             setattr(order, name, value)
             changed = True
     if _line_values(order.products) != _line_values(content.line_items):
-        # Line items are keyed by position: drop the old rows before the new ones take their keys.
-        order.products.clear()
-        session.flush()
-        order.products.extend(
-            LineItem(organization_id=organization.id, order_id=order.id, **item)
-            for item in content.line_items
-        )
+        _replace_line_items(session, order, content.line_items)
         changed = True
     counted_as = repository.count_key(order)
     changes = [
@@ -593,17 +595,10 @@ def ingest_orders(
             one_by_one.append(index)  # also a later event of an order new in this batch
             continue
         try:
-            new = _new_order(
-                organization,
-                request.data,
-                request.data.source,
-                now,
-                phone_region=request.phone_region,
-            )
+            new = _new_ingested(organization, request, now)
         except OrderlyError as exc:
             results[index] = exc
             continue
-        new.row["source_updated"] = request.platform_updated
         fresh[index] = new
         existing[request.key] = new.row["id"]
     try:
@@ -670,6 +665,16 @@ def list_orders(session: Session, organization: Organization, query: ListQuery) 
 # ---- update ----------------------------------------------------------------------------------
 
 
+def _replace_line_items(session: Session, order: Order, line_items: list[dict[str, Any]]) -> None:
+    # Line items are keyed by position: drop the old rows before the new ones take their keys.
+    order.products.clear()
+    session.flush()
+    order.products.extend(
+        LineItem(organization_id=order.organization_id, order_id=order.id, **item)
+        for item in line_items
+    )
+
+
 def replace_order(
     session: Session, organization: Organization, order_id: str, data: OrderUpdate
 ) -> Order:
@@ -686,13 +691,7 @@ def replace_order(
         setattr(order, name, value)
     if data.created is not None:
         order.created = data.created
-    # Line items are keyed by position: drop the old rows before the new ones take their keys.
-    order.products.clear()
-    session.flush()
-    order.products.extend(
-        LineItem(organization_id=organization.id, order_id=order.id, **item)
-        for item in content.line_items
-    )
+    _replace_line_items(session, order, content.line_items)
     _apply_changes(order, changes, SOURCE_API, now)
     order.updated = now
     repository.record_count_change(
