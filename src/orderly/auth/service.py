@@ -15,9 +15,9 @@ from orderly.auth import repository
 from orderly.auth.models import ApiToken, Organization
 from orderly.core.db import utc_now
 from orderly.core.errors import NotFound, Unauthorized, ValidationFailed
-from orderly.core.ids import random_token
+from orderly.core.ids import new_keyed_id, new_organization_id, organization_of, random_token
 
-_TOKEN_SHAPE = re.compile(r"^oly_([a-z0-9]{12})_([a-z0-9]{40})$")
+_TOKEN_PREFIX, _TOKEN_SECRET_LENGTH = "oly", 40
 _SLUG_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -41,7 +41,7 @@ def get_or_create_organization(
     organization = repository.get_organization_by_slug(session, slug)
     if organization is None:
         organization = Organization(
-            id=f"org_{random_token(12)}",
+            id=new_organization_id(),
             slug=slug,
             name=slug,
             default_country=default_country.upper(),
@@ -60,7 +60,7 @@ def require_organization(session: Session, slug: str) -> Organization:
 
 
 def mint_token(session: Session, organization: Organization, name: str = "") -> MintedToken:
-    secret = f"oly_{organization.id.removeprefix('org_')}_{random_token(40)}"
+    secret = new_keyed_id(_TOKEN_PREFIX, organization.id, _TOKEN_SECRET_LENGTH)
     token = ApiToken(
         organization_id=organization.id,
         id=f"tok_{random_token(16)}",
@@ -89,12 +89,12 @@ def revoke_token(session: Session, token_id: str) -> ApiToken:
 
 def authenticate(session: Session, bearer: str) -> Organization:
     """The organization a bearer token belongs to, or ``Unauthorized``."""
-    match = _TOKEN_SHAPE.match(bearer)
-    if match is None:
+    organization_id = organization_of(bearer, _TOKEN_PREFIX, _TOKEN_SECRET_LENGTH)
+    if organization_id is None:
         raise Unauthorized(details={"authorization": "Unknown token"})
     # Looked up by its SHA-256: timing reveals nothing about the clear token.
     organization = repository.find_organization_by_token(
-        session, f"org_{match.group(1)}", hash_token(bearer)
+        session, organization_id, hash_token(bearer)
     )
     if organization is None:
         raise Unauthorized(details={"authorization": "Unknown or revoked token"})

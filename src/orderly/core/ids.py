@@ -1,5 +1,6 @@
 """Unguessable identifiers in the shape the contract shows (``r`` + 16 characters)."""
 
+import re
 import secrets
 import string
 
@@ -13,6 +14,30 @@ def random_token(length: int) -> str:
         # 252 = 7 × 36: dropping bytes above it keeps every character equally likely.
         chars += [_ALPHABET[b % 36] for b in secrets.token_bytes(length * 2) if b < 252]
     return "".join(chars[:length])
+
+
+# Organization ids are ``org_`` and a key of 12 characters. Values read without a token (a
+# bearer token, a webhook's connection id) carry that key, so their lookup still leads with
+# ``organization_id``.
+_ORGANIZATION_KEY_LENGTH = 12
+
+
+def new_organization_id() -> str:
+    return "org_" + random_token(_ORGANIZATION_KEY_LENGTH)
+
+
+def new_keyed_id(prefix: str, organization_id: str, length: int) -> str:
+    """``<prefix>_<organization key>_<length random characters>``."""
+    return f"{prefix}_{organization_id.removeprefix('org_')}_{random_token(length)}"
+
+
+def organization_of(keyed_id: str, prefix: str, length: int) -> str | None:
+    """The organization id a ``new_keyed_id`` value names, or ``None`` if it is not one."""
+    match = re.fullmatch(
+        rf"{re.escape(prefix)}_([a-z0-9]{{{_ORGANIZATION_KEY_LENGTH}}})_[a-z0-9]{{{length}}}",
+        keyed_id,
+    )
+    return None if match is None else f"org_{match.group(1)}"
 
 
 def new_order_id() -> str:

@@ -19,7 +19,7 @@ from orderly.auth.models import Organization
 from orderly.core.db import utc_now
 from orderly.core.errors import Conflict, NotFound, OrderlyError, validation_details
 from orderly.core.http import parse_json
-from orderly.core.ids import random_token
+from orderly.core.ids import new_keyed_id, organization_of, random_token
 from orderly.integrations import repository
 from orderly.integrations.models import Connection, Delivery, Outcome, Platform
 from orderly.integrations.platforms import PLATFORMS
@@ -61,14 +61,12 @@ def webhook_path(connection: Connection) -> str:
     return f"/api/v1/webhooks/{connection.platform}/{connection.id}"
 
 
+_CONNECTION_PREFIX, _CONNECTION_RANDOM_LENGTH = "con", 16
+
+
 def _organization_id(connection_id: str) -> str | None:
-    """Connection ids carry their organization's key (``con_<org key>_<random>``), so the
-    unauthenticated webhook lookup still leads with ``organization_id``."""
-    prefix, _, rest = connection_id.partition("_")
-    key, _, random_part = rest.partition("_")
-    if prefix != "con" or len(key) != 12 or len(random_part) != 16:
-        return None
-    return f"org_{key}"
+    # Webhooks carry no token: the connection id holds its organization's key.
+    return organization_of(connection_id, _CONNECTION_PREFIX, _CONNECTION_RANDOM_LENGTH)
 
 
 def create_connection(
@@ -77,7 +75,7 @@ def create_connection(
     secret = data.secret or random_token(40)
     connection = Connection(
         organization_id=organization.id,
-        id=f"con_{organization.id.removeprefix('org_')}_{random_token(16)}",
+        id=new_keyed_id(_CONNECTION_PREFIX, organization.id, _CONNECTION_RANDOM_LENGTH),
         platform=data.platform.value,
         name=data.name or data.platform.value,
         secret=secret,
