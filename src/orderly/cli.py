@@ -123,8 +123,7 @@ def revoke_token(token_id: Annotated[str, typer.Argument(help="The token's id (t
     err.print(f"Revoked {token.id}.")
 
 
-def _public_url() -> str:
-    return (get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
+_LOCAL_URL = "http://127.0.0.1:8000"  # where `orderly serve` listens by default
 
 
 def _report_invalid(exc: ValidationError) -> NoReturn:
@@ -153,7 +152,7 @@ def add_integration(
     err.print(f"Connected {platform.value} to {organization.slug} as {new.connection.id}.")
     if not get_settings().public_url:
         err.print("Set ORDERLY_PUBLIC_URL to the address the platform reaches this service at.")
-    print(f"webhook_url: {_public_url()}{integrations_service.webhook_path(new.connection)}")
+    print(f"webhook_url: {integrations_service.webhook_url(new.connection, _LOCAL_URL)}")
     print(f"secret: {new.secret}")
 
 
@@ -165,7 +164,7 @@ def list_integrations(org: Annotated[str, typer.Option(help="Organization slug."
         rows = integrations_service.list_connections(session, organization)
     # Plain tab-separated lines: the URLs are too wide for a table, and scripts can cut them.
     for connection in rows:
-        url = _public_url() + integrations_service.webhook_path(connection)
+        url = integrations_service.webhook_url(connection, _LOCAL_URL)
         print("\t".join((connection.id, connection.platform, connection.name, url)))
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from orderly.auth.deps import CurrentOrg
-from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError, Unauthorized, envelope
 from orderly.core.http import DecimalJSONRoute, JSONResponse
@@ -33,11 +32,11 @@ router = APIRouter(
 webhooks = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
-def public_base_url(request: Request) -> str:
-    return (get_settings().public_url or str(request.base_url)).rstrip("/")
+def _request_base_url(request: Request) -> str:
+    return str(request.base_url)
 
 
-BaseURL = Annotated[str, Depends(public_base_url)]
+BaseURL = Annotated[str, Depends(_request_base_url)]
 
 
 def _connection(connection: ConnectionRow, base_url: str, **extra: Any) -> dict[str, Any]:
@@ -47,7 +46,7 @@ def _connection(connection: ConnectionRow, base_url: str, **extra: Any) -> dict[
             "id": connection.id,
             "platform": connection.platform,
             "name": connection.name,
-            "webhook_url": base_url + service.webhook_path(connection),
+            "webhook_url": service.webhook_url(connection, base_url),
             "created": connection.created,
             **extra,
         }

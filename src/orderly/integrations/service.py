@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
+from orderly.core.config import get_settings
 from orderly.core.db import utc_now
 from orderly.core.errors import Conflict, NotFound, OrderlyError, validation_details
 from orderly.core.http import parse_json
@@ -57,8 +58,11 @@ class NewConnection:
     secret: str  # shown once
 
 
-def webhook_path(connection: Connection) -> str:
-    return f"/api/v1/webhooks/{connection.platform}/{connection.id}"
+def webhook_url(connection: Connection, base_url: str) -> str:
+    """Where the platform sends this connection's webhooks: under ``ORDERLY_PUBLIC_URL`` when
+    it is set, else under ``base_url`` (the address the asker reached this service at)."""
+    base = (get_settings().public_url or base_url).rstrip("/")
+    return f"{base}/api/v1/webhooks/{connection.platform}/{connection.id}"
 
 
 _CONNECTION_PREFIX, _CONNECTION_RANDOM_LENGTH = "con", 16
