@@ -31,6 +31,7 @@ test: lint typecheck unit
 
 bench: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-wrk.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 bench-export: install

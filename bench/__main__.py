@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
+from bench import throughput as throughput_
 from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
 from orderly.auth import service as auth
@@ -139,15 +140,32 @@ def timed(call: Callable[[], httpx.Response], repeat: int, warmup: int = 3) -> l
     return samples
 
 
-def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[float]]:
-    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+# The sequential case of each throughput case.
+SEQUENTIAL = {
+    "list page 1": "list page 1 (total_count)",
+    "get one": "get one",
+    "create one": "create one",
+    "patch status": "patch status",
+}
+
+
+def order_ids(url: str, token: str) -> list[str]:
     organization_id = "org_" + token.split("_")[1]
     with session_factory(url)() as session:
-        ids = list(
+        return list(
             session.scalars(
                 select(Order.id).where(Order.organization_id == organization_id).limit(5000)
             )
         )
+
+
+def one_order_body() -> str:
+    return order_payload(**{k: v for k, v in order_fields().items() if k != "external_id"}).decode()
+
+
+def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[float]]:
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    ids = order_ids(url, token)
     rng = random.Random(7)
 
     def listing(**params: Any) -> Callable[[], httpx.Response]:
@@ -156,7 +174,7 @@ def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[fl
     deep_cursor = client.get("/api/v1/orders", params={"page": 999}).json()["meta"]["next_cursor"]
     fulfillment = iter(["fulfilled", "unfulfilled"] * repeat * 2)
     bulk_bodies = b"[" + b",".join(order_payload(external_id=None) for _ in range(1000)) + b"]"
-    one = order_payload(**{k: v for k, v in order_fields().items() if k != "external_id"})
+    one = one_order_body().encode()
     cases: dict[str, Callable[[], httpx.Response]] = {
         "list page 1 (total_count)": listing(),
         "list status=delivered": listing(status="delivered"),
@@ -209,24 +227,39 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--senders", type=int, default=16, help="Concurrent ingestion clients.")
     parser.add_argument("--deliveries", type=int, default=4000, help="Per ingestion case.")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="Worker processes (default: one per core)."
+    )
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections.")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per case.")
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",")]
+    args.workers = args.workers or os.cpu_count() or 1
 
     table: dict[str, dict[str, list[float]]] = {}
     ingestion: dict[str, dict[str, Rate]] = {}
+    throughput: dict[str, dict[str, tuple[throughput_.Rate, throughput_.Rate]]] = {}
     for backend in backends:
         print(f"{backend}:", file=sys.stderr, flush=True)
         with database(backend, args.orders) as url:
             token = seed(url, args.orders)
             with serve(url, args.workers) as base:
                 table[backend] = run_cases(base, token, url, args.requests)
+                cases = throughput_.hot_cases(order_ids(url, token)[:1000], one_order_body())
+                throughput[backend] = throughput_.run_throughput(
+                    base,
+                    token,
+                    cases,
+                    args.workers,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                )
                 ingestion[backend] = run_ingest(base, token, args.deliveries, args.senders)
 
     header = "| case | target p50 |" + "".join(f" {b} p50 | {b} p99 |" for b in backends)
     print(
         f"\n{args.orders:,} orders ({args.orders // 2:,} in the measured organization), "
-        f"{args.requests} requests per case, {args.workers} uvicorn worker(s); times in ms\n"
+        f"{args.requests} sequential requests per case, {args.workers} worker(s); times in ms\n"
     )
     print(header)
     print("|---|---|" + "---|---|" * len(backends))
@@ -236,6 +269,33 @@ def main() -> None:
             for b in backends
         )
         print(f"| {case} | {'≤ ' + str(target) if target else '–'} |{cells}")
+
+    print(
+        f"\nHot endpoints: sequential latency (ms) and throughput at {args.connections}"
+        f" connections (wrk, {args.seconds} s per case), next to the floor: a bare FastAPI app"
+        f" on the same server software and {args.workers} worker(s) answering the same bytes\n"
+    )
+    print(
+        "| case |"
+        + "".join(
+            f" {b} p50 | {b} p99 | {b} /s | floor /s | floor ÷ {b} | {b} non-2xx |"
+            for b in backends
+        )
+    )
+    print("|---|" + "---|---|---|---|---|---|" * len(backends))
+    for case in next(iter(throughput.values())):
+        cells = ""
+        for b in backends:
+            ours, floor = throughput[b][case]
+            sequential = table[b].get(SEQUENTIAL.get(case, ""), [])
+            p50 = f"{statistics.median(sequential):.2f}" if sequential else "–"
+            p99 = f"{percentile(sequential, 0.99):.2f}" if sequential else "–"
+            ratio = floor.per_second / ours.per_second if ours.per_second else float("inf")
+            cells += (
+                f" {p50} | {p99} | {ours.per_second:,.0f} | {floor.per_second:,.0f} |"
+                f" {ratio:.1f}× | {ours.failed} |"
+            )
+        print(f"| {case} |{cells}")
 
     print(
         f"\nIngestion: {args.senders} concurrent senders, {args.deliveries:,} requests per case, "

@@ -166,6 +166,9 @@ def insert_orders(engine: Engine, organization_id: str, count: int, seed: int) -
     rng = random.Random(seed)
     raw = engine.raw_connection()
     try:
+        if engine.dialect.name == "sqlite":
+            # One transaction for the whole seed (the connection is in autocommit mode).
+            raw.cursor().execute("BEGIN")
         batch: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
         for row, items, history in fake_orders(organization_id, count, rng):
             batch[0].append(row)

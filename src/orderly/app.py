@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly import __version__
 from orderly.core.config import get_settings
-from orderly.core.db import SessionDep, ping
+from orderly.core.db import Database, DatabaseDep, ping
 from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
 from orderly.core.http import JSONResponse
 from orderly.export.routes import router as export_router
@@ -20,9 +20,9 @@ health = APIRouter(tags=["health"])
 
 
 @health.get("/healthz")
-def healthz(session: SessionDep) -> JSONResponse:
+async def healthz(database: DatabaseDep) -> JSONResponse:
     """Liveness and database reachability."""
-    ping(session)
+    await database.run(ping, write=False)
     return JSONResponse({"status": "ok", "version": __version__})
 
 
@@ -69,8 +69,8 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
         default_response_class=JSONResponse,
         **overrides,
     )
-    app.state.database_url = database_url or settings.database_url
-    app.state.webhook_writer = WebhookWriter(app.state.database_url)
+    app.state.database = Database(database_url or settings.database_url)
+    app.state.webhook_writer = WebhookWriter(app.state.database)
     install_error_handlers(app)
     app.include_router(health)
     app.include_router(export_router)  # before orders: /orders/export is not an order id

@@ -1,5 +1,6 @@
 """The ``orderly`` command: run the API and manage organizations and tokens."""
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth import service as auth
 from orderly.core.config import get_settings
-from orderly.core.db import begin_write, migrate, session_factory
+from orderly.core.db import migrate, transaction
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export import importer
 from orderly.export import service as export
@@ -48,24 +49,22 @@ def database(*, write: bool = True) -> Iterator[Session]:
     """A migrated database and one transaction, committed if the command succeeds. A reading
     command (``write=False``) leaves SQLite's write lock to the server's writers."""
     migrate()
-    with session_factory()() as session:
-        if write:
-            begin_write(session)
-        try:
+    try:
+        with transaction(write=write) as session:
             yield session
-            session.commit()
-        except OrderlyError as exc:
-            session.rollback()
-            details = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
-            err.print(f"[red]{exc.message}[/red]" + (f" ({details})" if details else ""))
-            raise typer.Exit(1) from None
+    except OrderlyError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
+        err.print(f"[red]{exc.message}[/red]" + (f" ({details})" if details else ""))
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes; default: one per core.", min=1)
+    ] = None,
 ) -> None:
     """Run the HTTP API (migrating the database first)."""
     migrate()
@@ -74,7 +73,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         access_log=False,
     )
 

@@ -3,18 +3,33 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from orderly.auth import service
 from orderly.auth.models import Organization
-from orderly.core.db import SessionDep
+from orderly.core.db import DatabaseDep, transaction
 from orderly.core.errors import Unauthorized
 
+_tokens = service.TokenCache()
 
-def current_organization(request: Request, session: SessionDep) -> Organization:
+
+def _look_up(database_url: str, bearer: str) -> Organization:
+    # Outside the request's turn (``Database.turn``): one short read on the pool's overflow,
+    # so that a request never waits for a second turn while holding its first.
+    with transaction(database_url, write=False) as session:
+        return service.authenticate(session, bearer)
+
+
+async def current_organization(request: Request, database: DatabaseDep) -> Organization:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
+    bearer = credentials.strip()
+    if scheme.lower() != "bearer" or not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
-    return service.authenticate(session, credentials.strip())
+    organization = _tokens.get(bearer)
+    if organization is None:
+        organization = await run_in_threadpool(_look_up, database.url, bearer)
+        _tokens.put(bearer, organization)
+    return organization
 
 
 CurrentOrg = Annotated[Organization, Depends(current_organization)]

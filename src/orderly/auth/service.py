@@ -6,6 +6,8 @@ A token reads ``oly_<organization key>_<secret>``: the organization key lets the
 
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,3 +101,34 @@ def authenticate(session: Session, bearer: str) -> Organization:
     if organization is None:
         raise Unauthorized(details={"authorization": "Unknown or revoked token"})
     return organization
+
+
+class TokenCache:
+    """Tokens this process has checked lately, so that most requests cost no query at all.
+
+    An entry is trusted for ``TTL_S`` only: a token revoked by any process (``tokens revoke``,
+    another worker) is refused everywhere within that time, with no message passed between
+    processes. Entries are keyed by the token's hash; a failed check is never cached.
+    """
+
+    TTL_S = 0.5
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Organization]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, bearer: str) -> Organization | None:
+        entry = self._entries.get(hash_token(bearer))
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, bearer: str, organization: Organization) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+            self._entries[hash_token(bearer)] = (now + self.TTL_S, organization)

@@ -1,16 +1,19 @@
 """Engine, session and column types shared by every domain.
 
-One SQLAlchemy session per request: the ``SessionDep`` dependency commits once when the
-endpoint returns and rolls back when it raises. Services only ``flush``.
+One transaction per request: ``Database.run`` (hot paths) and the ``SessionDep`` dependency
+commit once when the work returns and roll back when it raises. Services only ``flush``.
 """
 
+import asyncio
+import fcntl
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 from orderly.core import money
 from orderly.core.config import get_settings
@@ -96,8 +100,8 @@ _BUSY_TIMEOUT_S = 10
 
 
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
-    # SQLAlchemy begins transactions itself (``_begin_sqlite``); the driver's own implicit BEGIN
-    # would come only before the first write and break SAVEPOINTs.
+    # SQLAlchemy begins transactions itself (``_SQLiteWriters.begin``); the driver's own implicit
+    # BEGIN would come only before the first write and break SAVEPOINTs.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; NORMAL sync is durable across crashes of the app.
@@ -114,73 +118,149 @@ _HOLDS_WRITE_LOCK = "orderly_holds_write_lock"
 
 
 class _SQLiteWriters:
-    """Hands SQLite's one write lock to this process's writers in turn.
+    """Hands SQLite's one write lock to writers in turn, within a process and across processes.
 
     A writer begins ``IMMEDIATE``, taking the lock up front: begun deferred, it would read
     first and then fail at once ("database is locked") when another writer committed in
-    between. Writers of this process first queue on a thread lock, because SQLite's own
-    busy handler polls with sleeps of up to 100 ms, which starves some writers under load.
-    Other processes on the same file still wait through ``busy_timeout``. Readers stay
-    deferred and never wait for writers (WAL).
+    between. Before that it queues twice: on a thread lock (this process's writers) and on an
+    ``flock`` of a file beside the database (other processes: ``serve --workers N``, the CLI).
+    Both wake the next waiter as soon as the lock is free, where SQLite's own busy handler polls
+    with sleeps of up to 100 ms and starves some writers under load. Readers stay deferred and
+    never wait for writers (WAL).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, database_path: str | None) -> None:
         self.lock = threading.Lock()
+        self.lock_file = None
+        if database_path and database_path != ":memory:":
+            self.lock_file = open(f"{database_path}-writer.lock", "a+b")  # noqa: SIM115
 
     def begin(self, connection: Connection) -> None:
-        if connection.get_execution_options().get(_WRITE):
-            # Bounded, so that a lost release can only slow writers, never stop them.
-            if self.lock.acquire(timeout=_BUSY_TIMEOUT_S):
-                connection.info[_HOLDS_WRITE_LOCK] = True
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        if not connection.get_execution_options().get(_WRITE):
             connection.exec_driver_sql("BEGIN")
+            return
+        # Bounded, so that a lost release can only slow writers, never stop them.
+        if self.lock.acquire(timeout=_BUSY_TIMEOUT_S):
+            connection.info[_HOLDS_WRITE_LOCK] = True
+            if self.lock_file is not None:
+                fcntl.flock(self.lock_file, fcntl.LOCK_EX)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def checkin(self, _: Any, record: Any) -> None:
         # The connection is back in the pool: its transaction has ended, committed or not.
         if record.info.pop(_HOLDS_WRITE_LOCK, False):
+            if self.lock_file is not None:
+                fcntl.flock(self.lock_file, fcntl.LOCK_UN)
             self.lock.release()
-
-
-def begin_write(session: Session) -> None:
-    """Start ``session``'s transaction as one that will write (matters on SQLite only)."""
-    session.connection(execution_options={_WRITE: True})
 
 
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     url = sqlalchemy_url(url or get_settings().database_url)
+    # Requests never hold more connections than the pool has (``Database.turn``); the overflow
+    # serves what runs beside them: token lookups, export streams, the CLI's own engine.
+    pool = get_settings().db_pool_size
+    sizing = {"pool_size": pool, "max_overflow": pool}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        writers = _SQLiteWriters()
+        # Pooled connections stay open: a new one pays its PRAGMAs and starts with a cold cache.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **sizing)
+        writers = _SQLiteWriters(make_url(url).database)
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", writers.begin)
         event.listen(engine, "checkin", writers.checkin)
         return engine
-    pool = get_settings().db_pool_size
     # No pre-ping: it costs a round trip per request; a connection found dead is discarded by
     # SQLAlchemy when it fails, and recycling keeps idle ones from going stale behind proxies.
-    return create_engine(url, pool_size=pool, max_overflow=pool, pool_recycle=1800)
+    return create_engine(url, pool_recycle=1800, **sizing)
 
 
 @lru_cache(maxsize=8)
-def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False, autoflush=False)
+def session_factory(url: str | None = None, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``url``; ``write=True`` ones begin as writers (SQLite's write lock first)."""
+    engine = get_engine(url)
+    if write:
+        engine = engine.execution_options(**{_WRITE: True})
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    with session_factory(request.app.state.database_url)() as session:
-        if request.method not in _READ_METHODS:
-            begin_write(session)
+@contextmanager
+def transaction(url: str | None = None, *, write: bool) -> Iterator[Session]:
+    """One session and one transaction: committed if the block ends normally, rolled back if
+    it raises. Requests (``Database``), the webhook writer and the CLI all write through it."""
+    with session_factory(url, write=write)() as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+class Database:
+    """A server process's way to its database: requests take turns, then one worker thread runs
+    each request's work in one transaction.
+
+    A request waits for its turn in the event loop, holding neither a thread nor a connection:
+    at most ``db_pool_size`` requests use the database at once (so a connection is always
+    free for them), and on SQLite one writer at a time (the others queue here, not in threads
+    that the holder may need to finish). A burst is therefore served in order, never answered
+    500 by a pool or lock timeout.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = sqlalchemy_url(url).startswith("sqlite")
+        self._slots = asyncio.Semaphore(get_settings().db_pool_size)
+        self._writer = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self, *, write: bool) -> AsyncIterator[None]:
+        """Wait until this request may use the database."""
+        if write and self.is_sqlite:
+            async with self._writer, self._slots:
+                yield
+        else:
+            async with self._slots:
+                yield
+
+    async def run(self, work: Callable[[Session], T], *, write: bool) -> T:
+        """``work(session)`` in one transaction, in one worker thread, after waiting its turn."""
+        async with self.turn(write=write):
+            return await run_in_threadpool(self._run, work, write)
+
+    def _run(self, work: Callable[[Session], T], write: bool) -> T:
+        with transaction(self.url, write=write) as session:
+            return work(session)
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, for endpoints that are not on the hot path: its turn is taken
+    first, and it is committed (or rolled back) in a worker thread when the endpoint is done."""
+    database = get_database(request)
+    write = request.method not in _READ_METHODS
+    async with database.turn(write=write):
+        session = session_factory(database.url, write=write)()
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import simplejson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -49,10 +50,28 @@ def _encode_other(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))  # written as the number it is, never via a float
+    raise TypeError
+
+
+_ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
 def dump_json(content: Any) -> bytes:
-    return simplejson.dumps(
-        content, use_decimal=True, default=_encode_other, ensure_ascii=False, separators=(",", ":")
-    ).encode()
+    """JSON bytes with exact decimals and ISO 8601 UTC times (``Z``): orjson, and simplejson
+    for what orjson refuses (integers beyond 64 bits in a client's ``meta``)."""
+    try:
+        return orjson.dumps(content, default=_exact_decimal, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return simplejson.dumps(
+            content,
+            use_decimal=True,
+            default=_encode_other,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
 
 
 class JSONResponse(Response):

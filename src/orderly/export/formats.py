@@ -10,8 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-import orjson
-
+from orderly.core.http import dump_json
 from orderly.export.columns import Column, Kind
 
 
@@ -37,11 +36,8 @@ class TableWriter(Protocol):
 
 
 # Rows arrive with money and times as canonical text (see export.service); JSON values as data.
-RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
-
-
 def _json_text(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value, default=_json_default).decode()
+    return None if value is None else dump_json(value).decode()
 
 
 def _utc(text: str) -> datetime:
@@ -227,19 +223,6 @@ def table_writer(fmt: Format, columns: list[Column], *, bom: bool = False) -> Ta
     if fmt == Format.PARQUET:
         return ParquetWriter(columns)
     raise ValueError(f"{fmt} is not a table format")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):  # meta may hold exact numbers
-        return orjson.Fragment(str(value))
-    raise TypeError
-
-
-def jsonl(batch: list[dict[str, Any]]) -> bytes:
-    dumps, default = orjson.dumps, _json_default
-    return b"".join(
-        dumps(document, default=default, option=orjson.OPT_APPEND_NEWLINE) for document in batch
-    )
 
 
 def stream(writer: TableWriter, batches: Iterable[list[list[Any]]]) -> Iterator[bytes]:

@@ -16,13 +16,13 @@ from orderly.core import money
 from orderly.export import formats
 from orderly.export.columns import Column, Shape
 from orderly.export.formats import Format
-from orderly.orders import repository
+from orderly.orders import documents, repository
+from orderly.orders.documents import FIXED, money_text, time_text
 from orderly.orders.filters import OrderFilters
 from orderly.orders.models import Order
-from orderly.orders.schemas import OrderDetail
 
 BATCH_SIZE = 2000
-_MONEY = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
+_MONEY = documents.MONEY_FIELDS
 _LINE_VALUES: dict[str, Callable[[Any, int], Any]] = {
     "line_number": lambda item, places: item.position + 1,
     "product_id": lambda item, places: item.product_id,
@@ -46,31 +46,6 @@ class ExportPlan:
         return self.shape == Shape.LINE_ITEMS or bool(names & {"products", "items_count"})
 
 
-def _fixed(places: int) -> Callable[[int], str]:
-    scale = 10 ** (4 - places)
-    if places == 0:
-        return lambda units: str(units // 10_000)
-    pattern = f"{{}}.{{:0{places}d}}"
-    return lambda units: pattern.format(units // 10_000, units % 10_000 // scale)
-
-
-_FIXED = {places: _fixed(places) for places in range(5)}
-
-
-def money_text(units: int, places: int) -> str:
-    """Stored units (10^-4) as a plain decimal with the currency's places: 456500, 2 → 45.65."""
-    if units < 0:
-        return "-" + _FIXED[places](-units)
-    return _FIXED[places](units)
-
-
-def time_text(value: str) -> str:
-    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC,
-    the text both engines hand over (see ``repository._raw``)."""
-    fraction = value[20:26]
-    return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
-
-
 def count(session: Session, plan: ExportPlan) -> int:
     """How many orders the export holds (for progress bars)."""
     return repository.count_orders(session, plan.organization_id, plan.filters)
@@ -90,16 +65,6 @@ def _batches(
     yield from repository.stream_order_rows(
         session, organization_id, filters, fields, batch_size=BATCH_SIZE
     )
-
-
-def _line_document(item: Row[Any], places: int) -> dict[str, Any]:
-    return {
-        "product_id": item.product_id,
-        "name": item.name,
-        "quantity": item.quantity,
-        "price": formats.RawNumber(money_text(item.price, places)),
-        "total": formats.RawNumber(money_text(item.total, places)),
-    }
 
 
 def _order_values(order: Row[Any], places: int) -> dict[str, Any]:
@@ -139,7 +104,9 @@ def rows(
             values = _order_values(order, places)
             lines = items.get(order.id, [])
             values["items_count"] = len(lines)
-            values["products"] = [_line_document(item, places) for item in lines] if items else None
+            values["products"] = (
+                [documents.line_document(item, places) for item in lines] if items else None
+            )
             if plan.shape == Shape.ORDERS:
                 batch.append([values[n] for n in names])
                 continue
@@ -170,7 +137,7 @@ def _plain_rows(
         for order in orders:
             row = list(order)
             places = places_of(row.pop())
-            fixed = _FIXED[places]
+            fixed = FIXED[places]
             for i in money_at:
                 units = row[i]
                 row[i] = fixed(units) if units >= 0 else money_text(units, places)
@@ -184,36 +151,12 @@ def _plain_rows(
             on_orders(len(orders))
 
 
-_DOCUMENT_KEYS = tuple(OrderDetail.model_fields)  # the keys of GET /orders/{id}, in order
-
-
-def documents(
+def _documents(
     session: Session, organization_id: str, filters: OrderFilters
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of full order documents, the shape of ``GET /orders/{id}``."""
-    for orders in _batches(session, organization_id, filters, _ORDER_FIELDS):
-        ids = [o.id for o in orders]
-        items = repository.child_rows(session, organization_id, ids)
-        history = repository.child_rows(session, organization_id, ids, history=True)
-        batch = []
-        for order in orders:
-            places = money.currency_places(order.currency)
-            values = _order_values(order, places)
-            for name in _MONEY:
-                values[name] = formats.RawNumber(values[name])
-            values["products"] = [_line_document(item, places) for item in items[order.id]]
-            values["status_history"] = [
-                {
-                    "field": h.field,
-                    "from": h.from_value,
-                    "to": h.to_value,
-                    "at": time_text(h.at),
-                    "source": h.source,
-                }
-                for h in history[order.id]
-            ]
-            batch.append({key: values[key] for key in _DOCUMENT_KEYS})
-        yield batch
+    for orders in _batches(session, organization_id, filters, documents.ORDER_COLUMNS):
+        yield documents.build(session, organization_id, orders, history=True)
 
 
 def export_bytes(
@@ -229,8 +172,8 @@ def export_bytes(
     ``on_orders`` hears how many orders each batch held (for progress bars).
     """
     if fmt == Format.JSONL:
-        for batch in documents(session, plan.organization_id, plan.filters):
-            yield formats.jsonl(batch)
+        for batch in _documents(session, plan.organization_id, plan.filters):
+            yield documents.dumps_lines(batch)
             if on_orders:
                 on_orders(len(batch))
         return

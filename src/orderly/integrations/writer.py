@@ -2,24 +2,21 @@
 
 Platforms send bursts (a sale, a bulk status change), and each delivery on its own would pay
 for a transaction, a commit and, on SQLite, a turn at the one write lock. Here the webhook
-endpoint hands its request to this process's writer thread and waits; the thread takes every
+endpoint hands its request to this process's writer task and waits; the task takes every
 request waiting at that moment (up to ``MAX_BATCH``), stores and processes them in one
 transaction with ``service.receive`` (new orders inserted together), commits once, and only then
 answers each. A request is answered 2xx only once its delivery is committed; if the commit fails,
 every request of the batch gets the error and its platform sends it again.
 
-This is the one place outside ``SessionDep`` that owns a session: one commit per batch of
-requests instead of one per request.
+The task takes its turn at the database like any request (``Database.run``), so it queues
+with the API's writers instead of racing them for SQLite's write lock.
 """
 
 import asyncio
 import logging
-import queue
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from orderly.core.db import begin_write, session_factory
+from orderly.core.db import Database
 from orderly.integrations import service
 
 log = logging.getLogger(__name__)
@@ -30,61 +27,48 @@ MAX_BATCH = 100
 @dataclass
 class _Job:
     incoming: service.Incoming
-    answer: Future[service.Received] = field(default_factory=Future)
+    answer: asyncio.Future[service.Received] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class WebhookWriter:
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._starting = threading.Lock()
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._jobs: asyncio.Queue[_Job] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def submit(self, incoming: service.Incoming) -> service.Received:
         """Store and process one request; returns once its batch is committed."""
-        self._start()
+        if self._jobs is None or self._task is None or self._task.done():
+            self._jobs = asyncio.Queue()
+            self._task = asyncio.get_running_loop().create_task(self._run(self._jobs))
         job = _Job(incoming)
-        self._jobs.put(job)
-        return await asyncio.wrap_future(job.answer)
+        self._jobs.put_nowait(job)
+        return await job.answer
 
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._starting:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="orderly-webhook-writer", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
+    async def _run(self, jobs: asyncio.Queue[_Job]) -> None:
         while True:
-            batch = [self._jobs.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
-            # A request whose client went away is dropped (its platform sends it again); the
-            # others can no longer be cancelled, so each gets its answer.
-            batch = [job for job in batch if job.answer.set_running_or_notify_cancel()]
+            batch = [await jobs.get()]
+            while len(batch) < MAX_BATCH and not jobs.empty():
+                batch.append(jobs.get_nowait())
+            # A request whose client has gone is dropped (its platform sends it again).
+            batch = [job for job in batch if not job.answer.done()]
             if batch:
-                self._write(batch)
+                await self._write(batch)
 
-    def _write(self, batch: list[_Job]) -> None:
+    async def _write(self, batch: list[_Job]) -> None:
+        incomings = [job.incoming for job in batch]
         try:
-            with session_factory(self.database_url)() as session:
-                begin_write(session)
-                try:
-                    answers = service.receive(session, [job.incoming for job in batch])
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            answers = await self.database.run(
+                lambda session: service.receive(session, incomings), write=True
+            )
         except Exception as exc:
             log.exception("Storing %d webhook deliveries failed", len(batch))
             for job in batch:
-                job.answer.set_exception(exc)
+                if not job.answer.done():
+                    job.answer.set_exception(exc)
             return
         for job, answer in zip(batch, answers, strict=True):
-            job.answer.set_result(answer)
+            if not job.answer.done():  # a client gone while its batch was written
+                job.answer.set_result(answer)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     column,
     delete,
@@ -169,6 +170,60 @@ def list_orders(
     return orders
 
 
+ORDER_COLUMN_NAMES = tuple(c.key for c in _table(Order).columns)
+
+
+def list_order_rows(
+    session: Session,
+    organization_id: str,
+    filters: OrderFilters,
+    columns: Sequence[str],
+    *,
+    offset: int,
+    limit: int,
+    after: Position | None = None,
+) -> Sequence[Row[Any]]:
+    """A page of matching orders as plain rows of ``columns`` (see ``_raw``)."""
+    dialect = _dialect(session)
+    table = _table(Order)
+    where = conditions(organization_id, filters, dialect)
+    if after is not None:
+        where.append(_after(filters, after))
+    query = (
+        select(*(_raw(table.c[name], dialect) for name in columns))
+        .where(*where)
+        .order_by(*ordering(filters))
+        .offset(offset)
+        .limit(limit)
+    )
+    return session.connection().execute(query).all()
+
+
+@lru_cache(maxsize=32)
+def _rows_by_id(dialect: str, columns: tuple[str, ...], lock: bool) -> Any:
+    """Built once per shape: a statement rebuilt per request costs more than running it."""
+    table = _table(Order)
+    query = select(*(_raw(table.c[name], dialect) for name in columns)).where(
+        table.c.organization_id == bindparam("organization_id"),
+        table.c.id.in_(bindparam("ids", expanding=True)),
+    )
+    return query.with_for_update() if lock else query
+
+
+def order_rows(
+    session: Session,
+    organization_id: str,
+    order_ids: Sequence[str],
+    columns: Sequence[str],
+    *,
+    lock: bool = False,
+) -> Sequence[Row[Any]]:
+    """Orders by id as plain rows of ``columns``; ``lock``: FOR UPDATE (PostgreSQL)."""
+    query = _rows_by_id(_dialect(session), tuple(columns), lock)
+    parameters = {"organization_id": organization_id, "ids": list(order_ids)}
+    return session.connection().execute(query, parameters).all()
+
+
 def _raw(column: Any, dialect: str) -> Any:
     """A column in its cheapest plain form: money as integer units, times as UTC text
     ("YYYY-MM-DD HH:MM:SS.ffffff"), statuses as strings."""
@@ -254,19 +309,28 @@ def copy_orders_csv(
             yield bytes(chunk)
 
 
+@lru_cache(maxsize=8)
+def _children_of(dialect: str, history: bool) -> Any:
+    model: Any = StatusChange if history else LineItem
+    table = _table(model)
+    return (
+        select(*(_raw(c, dialect) for c in table.columns))
+        .where(
+            table.c.organization_id == bindparam("organization_id"),
+            table.c.order_id.in_(bindparam("ids", expanding=True)),
+        )
+        .order_by(table.c.order_id, table.c.seq if history else table.c.position)
+    )
+
+
 def child_rows(
     session: Session, organization_id: str, order_ids: Sequence[str], *, history: bool = False
 ) -> dict[str, list[Row[Any]]]:
     """Line items (or status history) of many orders as plain rows, by order id, in order."""
-    model: Any = StatusChange if history else LineItem
-    dialect = _dialect(session)
-    query = (
-        select(*(_raw(c, dialect) for c in _table(model).columns))
-        .where(model.organization_id == organization_id, model.order_id.in_(order_ids))
-        .order_by(model.order_id, model.seq if history else model.position)
-    )
+    query = _children_of(_dialect(session), history)
+    parameters = {"organization_id": organization_id, "ids": list(order_ids)}
     children: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
-    for row in session.connection().execute(query).all():
+    for row in session.connection().execute(query, parameters).all():
         children[row.order_id].append(row)
     return children
 
@@ -294,17 +358,14 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
 # this module and adjusts OrderCount in the same transaction.
 
 CountKey = tuple[str, str, str, str]
+_COUNTED = ("status", "payment_status", "fulfillment_status", "source")
 _COUNT_SHARDS = 8
 
 
 def count_key(order: Order | dict[str, Any]) -> CountKey:
     get = order.get if isinstance(order, dict) else lambda name: getattr(order, name)
-    return (
-        str(get("status")),
-        str(get("payment_status")),
-        str(get("fulfillment_status")),
-        str(get("source")),
-    )
+    status, payment_status, fulfillment_status, source = (str(get(name)) for name in _COUNTED)
+    return status, payment_status, fulfillment_status, source
 
 
 @lru_cache(maxsize=4)
@@ -436,26 +497,25 @@ def insert_orders(
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
-    """Delete orders with their line items and history; returns the ids that existed."""
+    """Delete orders (their line items and history go with them, ON DELETE CASCADE); returns
+    the ids that this statement deleted.
+
+    The counts are taken from what ``DELETE … RETURNING`` removed, never from an earlier read:
+    of two requests deleting the same order at once, the second deletes (and subtracts)
+    nothing, and a status change that committed first is what gets subtracted.
+    """
     if not order_ids:
         return set()
-    found = session.execute(
-        select(
-            Order.id, Order.status, Order.payment_status, Order.fulfillment_status, Order.source
-        ).where(Order.organization_id == organization_id, Order.id.in_(order_ids))
-    ).all()
-    existing = {row.id for row in found}
-    if existing:
-        ids = list(existing)
-        for model in (LineItem, StatusChange):
-            session.execute(
-                delete(model).where(
-                    model.organization_id == organization_id, model.order_id.in_(ids)
-                )
-            )
-        session.execute(
-            delete(Order).where(Order.organization_id == organization_id, Order.id.in_(ids))
+    table = _table(Order)
+    statement = (
+        delete(table)
+        .where(table.c.organization_id == organization_id, table.c.id.in_(order_ids))
+        .returning(
+            table.c.id,
+            *(_raw(table.c[name], "") for name in _COUNTED),
         )
-        removed = Counter(count_key(row._asdict()) for row in found)
-        adjust_counts(session, organization_id, {key: -n for key, n in removed.items()})
-    return existing
+    )
+    removed = session.execute(statement).all()
+    by_key = Counter(count_key(row._asdict()) for row in removed)
+    adjust_counts(session, organization_id, {key: -n for key, n in by_key.items()})
+    return {row.id for row in removed}

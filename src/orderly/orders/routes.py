@@ -1,20 +1,26 @@
-"""HTTP endpoints of the Orders API: parse, call the service, shape the answer."""
+"""HTTP endpoints of the Orders API: parse, call the service, shape the answer.
 
+Endpoints are ``async``: each waits for its turn at the database in the event loop and then
+runs its whole unit of work (queries, commit) in one worker thread (``Database.run``).
+Measured against sync endpoints, this saves the thread hops FastAPI makes per dependency and
+lets a burst queue without holding threads (docs/performance.md).
+"""
+
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
+from sqlalchemy.orm import Session
 
 from orderly.auth.deps import CurrentOrg
-from orderly.core.db import SessionDep, utc_now
+from orderly.core.db import Database, DatabaseDep, utc_now
 from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.orders import service
 from orderly.orders.filters import ListQuery
-from orderly.orders.models import Order as OrderRow
 from orderly.orders.schemas import (
     BulkDeleteRequest,
     BulkResult,
     BulkStatusRequest,
-    Order,
     OrderCreate,
     OrderDetail,
     OrderList,
@@ -25,9 +31,16 @@ from orderly.orders.schemas import (
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=DecimalJSONRoute)
 
 
-def _detail(order: OrderRow, status_code: int = 200) -> JSONResponse:
-    document = OrderDetail.model_validate(order).model_dump(by_alias=True)
-    return JSONResponse(document, status_code=status_code)
+async def _write_and_show(
+    database: Database, org: CurrentOrg, write: Callable[[Session], str]
+) -> dict[str, Any]:
+    """Run ``write`` (which returns an order id) and read the order back in the same
+    transaction, as ``GET /orders/{id}`` shows it."""
+
+    def unit(session: Session) -> dict[str, Any]:
+        return service.get_document(session, org, write(session))
+
+    return await database.run(unit, write=True)
 
 
 def _bulk(outcome: service.BulkOutcome) -> JSONResponse:
@@ -42,14 +55,14 @@ def _bulk(outcome: service.BulkOutcome) -> JSONResponse:
 
 
 @router.get("", response_model=OrderList)
-def list_orders(
-    session: SessionDep, org: CurrentOrg, query: Annotated[ListQuery, Query()]
+async def list_orders(
+    database: DatabaseDep, org: CurrentOrg, query: Annotated[ListQuery, Query()]
 ) -> JSONResponse:
     """List orders, filtered, searched, sorted and paginated."""
-    page = service.list_orders(session, org, query)
+    page = await database.run(lambda s: service.list_orders(s, org, query), write=False)
     return JSONResponse(
         {
-            "data": [Order.model_validate(o).model_dump(by_alias=True) for o in page.orders],
+            "data": page.orders,
             "count": len(page.orders),
             "total_count": page.total,
             "page": query.page,
@@ -61,59 +74,72 @@ def list_orders(
 
 
 @router.post("", status_code=201, response_model=OrderDetail)
-def create_order(session: SessionDep, org: CurrentOrg, body: OrderCreate) -> JSONResponse:
+async def create_order(database: DatabaseDep, org: CurrentOrg, body: OrderCreate) -> JSONResponse:
     """Create an order."""
-    return _detail(service.create_order(session, org, body), status_code=201)
+    document = await _write_and_show(database, org, lambda s: service.create_order(s, org, body))
+    return JSONResponse(document, status_code=201)
 
 
 @router.post("/bulk", response_model=BulkResult)
-def bulk_create(
-    session: SessionDep,
+async def bulk_create(
+    database: DatabaseDep,
     org: CurrentOrg,
     items: Annotated[list[Any], Body(description="Up to 1,000 order create bodies.")],
 ) -> JSONResponse:
     """Create up to 1,000 orders; each succeeds or fails on its own."""
-    return _bulk(service.bulk_create(session, org, items))
+    return _bulk(await database.run(lambda s: service.bulk_create(s, org, items), write=True))
 
 
 @router.patch("/bulk/status", response_model=BulkResult)
-def bulk_change_status(
-    session: SessionDep, org: CurrentOrg, body: BulkStatusRequest
+async def bulk_change_status(
+    database: DatabaseDep, org: CurrentOrg, body: BulkStatusRequest
 ) -> JSONResponse:
     """Change the statuses of up to 1,000 orders; each succeeds or fails on its own."""
-    return _bulk(service.bulk_change_status(session, org, body.updates))
+    outcome = await database.run(
+        lambda s: service.bulk_change_status(s, org, body.updates), write=True
+    )
+    return _bulk(outcome)
 
 
 @router.delete("/bulk", response_model=BulkResult)
-def bulk_delete(session: SessionDep, org: CurrentOrg, body: BulkDeleteRequest) -> JSONResponse:
+async def bulk_delete(
+    database: DatabaseDep, org: CurrentOrg, body: BulkDeleteRequest
+) -> JSONResponse:
     """Delete up to 1,000 orders."""
-    return _bulk(service.bulk_delete(session, org, body.ids))
+    return _bulk(await database.run(lambda s: service.bulk_delete(s, org, body.ids), write=True))
 
 
 @router.get("/{order_id}", response_model=OrderDetail)
-def get_order(session: SessionDep, org: CurrentOrg, order_id: str) -> JSONResponse:
+async def get_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> JSONResponse:
     """Get one order with its line items and status history."""
-    return _detail(service.get_order(session, org, order_id))
+    document = await database.run(lambda s: service.get_document(s, org, order_id), write=False)
+    return JSONResponse(document)
 
 
 @router.put("/{order_id}", response_model=OrderDetail)
-def replace_order(
-    session: SessionDep, org: CurrentOrg, order_id: str, body: OrderUpdate
+async def replace_order(
+    database: DatabaseDep, org: CurrentOrg, order_id: str, body: OrderUpdate
 ) -> JSONResponse:
     """Replace an order's content; statuses left out keep their values."""
-    return _detail(service.replace_order(session, org, order_id, body))
+    document = await _write_and_show(
+        database, org, lambda s: service.replace_order(s, org, order_id, body).id
+    )
+    return JSONResponse(document)
 
 
 @router.patch("/{order_id}/status", response_model=OrderDetail)
-def change_status(
-    session: SessionDep, org: CurrentOrg, order_id: str, body: StatusUpdate
+async def change_status(
+    database: DatabaseDep, org: CurrentOrg, order_id: str, body: StatusUpdate
 ) -> JSONResponse:
     """Change any of status, payment_status and fulfillment_status."""
-    return _detail(service.change_status(session, org, order_id, body))
+    document = await _write_and_show(
+        database, org, lambda s: service.change_status(s, org, order_id, body).id
+    )
+    return JSONResponse(document)
 
 
 @router.delete("/{order_id}", status_code=204)
-def delete_order(session: SessionDep, org: CurrentOrg, order_id: str) -> Response:
+async def delete_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> Response:
     """Delete an order."""
-    service.delete_order(session, org, order_id)
+    await database.run(lambda s: service.delete_order(s, org, order_id), write=True)
     return Response(status_code=204)

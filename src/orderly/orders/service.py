@@ -6,7 +6,7 @@ Services flush, never commit (the request's session does), and raise ``OrderlyEr
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
@@ -28,7 +28,7 @@ from orderly.core.errors import (
 )
 from orderly.core.ids import is_order_id, new_order_id
 from orderly.core.text import fold_for_search
-from orderly.orders import repository
+from orderly.orders import documents, repository
 from orderly.orders.filters import ListQuery, Position
 from orderly.orders.models import LineItem, Order, StatusChange
 from orderly.orders.schemas import (
@@ -335,7 +335,8 @@ def create_order(
     data: OrderCreate,
     *,
     change_source: str = SOURCE_API,
-) -> Order:
+) -> str:
+    """Insert a new order; returns its id."""
     new = _new_order(organization, data, change_source, utc_now())
     if (key := new.external_key) is not None:
         _refuse_duplicate(session, organization, key)
@@ -347,7 +348,7 @@ def create_order(
         if key is not None:
             _refuse_duplicate(session, organization, key)
         raise
-    return get_order(session, organization, new.row["id"])
+    return str(new.row["id"])
 
 
 def _refuse_duplicate(session: Session, organization: Organization, key: tuple[str, str]) -> None:
@@ -640,26 +641,56 @@ def get_order(
     return order
 
 
+def get_document(session: Session, organization: Organization, order_id: str) -> dict[str, Any]:
+    """The order as ``GET /orders/{id}`` shows it, with its status history."""
+    rows = (
+        repository.order_rows(session, organization.id, [order_id], documents.ORDER_COLUMNS)
+        if is_order_id(order_id)
+        else []
+    )
+    if not rows:
+        raise OrderNotFound(details={"id": order_id})
+    return documents.build(session, organization.id, rows, history=True)[0]
+
+
 @dataclass
 class OrderPage:
-    orders: Sequence[Order]
+    orders: list[dict[str, Any]]  # documents, as the list shows them
     total: int
     next: Position | None  # where the next page starts, when there is one
+
+
+def _sort_value(row: Any, sort_field: str) -> Any:
+    """The value a keyset cursor holds, from a plain row (see ``repository._raw``)."""
+    value = getattr(row, sort_field)
+    if sort_field in ("created", "updated"):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if sort_field == "total_amount":
+        return money.from_storage(value)
+    return value
 
 
 def list_orders(session: Session, organization: Organization, query: ListQuery) -> OrderPage:
     after = query.after
     offset = 0 if after is not None else (query.page - 1) * query.limit
     # One row more than asked for tells whether another page follows.
-    orders = repository.list_orders(
-        session, organization.id, query, offset=offset, limit=query.limit + 1, after=after
+    rows = repository.list_order_rows(
+        session,
+        organization.id,
+        query,
+        documents.ORDER_COLUMNS,
+        offset=offset,
+        limit=query.limit + 1,
+        after=after,
     )
     total = repository.count_orders(session, organization.id, query)
-    if len(orders) <= query.limit:
-        return OrderPage(orders=orders, total=total, next=None)
-    last = orders[query.limit - 1]
-    position = Position(sort=query.sort, value=getattr(last, query.sort_field), id=last.id)
-    return OrderPage(orders=orders[: query.limit], total=total, next=position)
+    position = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        position = Position(sort=query.sort, value=_sort_value(last, query.sort_field), id=last.id)
+    page = documents.build(session, organization.id, rows, history=False)
+    return OrderPage(orders=page, total=total, next=position)
 
 
 # ---- update ----------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""Orders as the API shows them, built from plain database rows and written by orjson.
+
+``GET /orders/{id}``, the list, every write's answer and the JSONL export use these: no ORM
+objects and no per-value ``Decimal`` on the way. The documents have exactly the fields of the
+declared ``Order`` / ``OrderDetail`` schemas, in their order (a test validates answers against
+them): money in the currency's precision as exact JSON numbers (never through a binary float),
+times in ISO 8601 UTC with ``Z``.
+
+Rows come from ``repository`` in their plain form: money as integer 10^-4 units, times as
+"YYYY-MM-DD HH:MM:SS.ffffff" UTC text, statuses as strings.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from orderly.core import money
+from orderly.core.http import dump_json
+from orderly.orders import repository
+from orderly.orders.schemas import Order, OrderDetail
+
+MONEY_FIELDS = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
+LIST_KEYS = tuple(Order.model_fields)
+DETAIL_KEYS = tuple(OrderDetail.model_fields)
+# Every order column a document is made from (search_text is internal).
+ORDER_COLUMNS = tuple(
+    name for name in repository.ORDER_COLUMN_NAMES if name in DETAIL_KEYS or name == "currency"
+)
+
+RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
+
+
+def _fixed(places: int) -> Callable[[int], str]:
+    scale = 10 ** (4 - places)
+    if places == 0:
+        return lambda units: str(units // 10_000)
+    pattern = f"{{}}.{{:0{places}d}}"
+    return lambda units: pattern.format(units // 10_000, units % 10_000 // scale)
+
+
+FIXED = {places: _fixed(places) for places in range(5)}
+
+
+def money_text(units: int, places: int) -> str:
+    """Stored units (10^-4) as a plain decimal with the currency's places: 456500, 2 → 45.65."""
+    if units < 0:
+        return "-" + FIXED[places](-units)
+    return FIXED[places](units)
+
+
+def time_text(value: str) -> str:
+    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC."""
+    fraction = value[20:26]
+    return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
+
+
+def line_document(item: Row[Any], places: int) -> dict[str, Any]:
+    return {
+        "product_id": item.product_id,
+        "name": item.name,
+        "quantity": item.quantity,
+        "price": RawNumber(money_text(item.price, places)),
+        "total": RawNumber(money_text(item.total, places)),
+    }
+
+
+def history_document(change: Row[Any]) -> dict[str, Any]:
+    return {
+        "field": change.field,
+        "from": change.from_value,
+        "to": change.to_value,
+        "at": time_text(change.at),
+        "source": change.source,
+    }
+
+
+def order_document(
+    order: Row[Any], items: Sequence[Row[Any]], history: Sequence[Row[Any]] | None
+) -> dict[str, Any]:
+    """One order's document; with ``history`` it is the detail (``OrderDetail``)."""
+    values = order._asdict()
+    places = money.currency_places(values["currency"])
+    fixed = FIXED[places]
+    for name in MONEY_FIELDS:
+        units = values[name]
+        values[name] = RawNumber(fixed(units) if units >= 0 else money_text(units, places))
+    values["created"] = time_text(values["created"])
+    values["updated"] = time_text(values["updated"])
+    if values["meta"] is None:
+        values["meta"] = {}
+    values["products"] = [line_document(item, places) for item in items]
+    if history is None:
+        return {key: values[key] for key in LIST_KEYS}
+    values["status_history"] = [history_document(change) for change in history]
+    return {key: values[key] for key in DETAIL_KEYS}
+
+
+def build(
+    session: Session, organization_id: str, orders: Sequence[Row[Any]], *, history: bool
+) -> list[dict[str, Any]]:
+    """Documents of ``orders`` (rows of ``ORDER_COLUMNS``), their children read in one query
+    per kind."""
+    ids = [order.id for order in orders]
+    items = repository.child_rows(session, organization_id, ids)
+    changes = repository.child_rows(session, organization_id, ids, history=True) if history else {}
+    return [
+        order_document(order, items[order.id], changes[order.id] if history else None)
+        for order in orders
+    ]
+
+
+def dumps_lines(batch: Sequence[Any]) -> bytes:
+    """One document per line (JSONL)."""
+    return b"".join(dump_json(document) + b"\n" for document in batch)
