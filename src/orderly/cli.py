@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth import service as auth
 from orderly.core.config import get_settings
-from orderly.core.db import migrate, transaction
+from orderly.core.db import analyze, migrate, transaction
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export import importer
 from orderly.export import service as export
@@ -282,6 +282,7 @@ def import_command(
                 err.print(f"row {row}: {message}")
             err.print(f"[red]{len(outcome.errors)} bad rows; nothing was imported.[/red]")
             raise typer.Exit(1)
+    analyze()  # the planner should know the new rows at once, not after autovacuum's next turn
     err.print(f"Imported {outcome.imported:,} orders into {organization.slug}.")
 
 

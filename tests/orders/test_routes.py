@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from orderly.core.http import dump_json
+from orderly.orders.schemas import LineItem, Order, OrderDetail, OrderList, StatusChangeOut
 from tests.conftest import MakeOrder
 from tests.factories import exact, order_fields, order_payload, product, unique_external_id
 
@@ -259,6 +261,39 @@ class TestDuplicates:
     ) -> None:
         make_order(source="salla", external_id="42")
         assert post(other_api, source="salla", external_id="42").status_code == 201
+
+
+def declared_fields(schema: type[BaseModel]) -> list[str]:
+    """The fields /openapi.json declares for an answer of ``schema``, in order."""
+    return list(schema.model_json_schema(mode="serialization")["properties"])
+
+
+class TestDeclaredSchemas:
+    """Answers are built from plain rows; they must be exactly what /openapi.json declares."""
+
+    def test_every_order_answer_has_the_declared_fields_in_order(
+        self, api: httpx.Client, make_order: MakeOrder
+    ) -> None:
+        created = post(api, external_id=unique_external_id(), currency="KWD", total_amount=1)
+        order_id = created.json()["id"]
+        details = [
+            created,
+            api.get(f"{ORDERS}/{order_id}"),
+            api.patch(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"}),
+            api.put(f"{ORDERS}/{order_id}", content=order_payload(notes="x")),
+        ]
+        for response in details:
+            assert response.status_code < 300, response.text
+            body = response.json()
+            assert list(body) == declared_fields(OrderDetail)
+            assert list(body["products"][0]) == declared_fields(LineItem)
+            for change in body["status_history"]:
+                assert list(change) == declared_fields(StatusChangeOut)
+        for params in ({}, {"limit": 1}):
+            page = api.get(ORDERS, params=params).json()
+            assert list(page) == declared_fields(OrderList)
+            for item in page["data"]:
+                assert list(item) == declared_fields(Order)
 
 
 class TestGet:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from fastapi import Depends, Request
 from sqlalchemy import (
     BigInteger,
@@ -285,9 +286,27 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (name or "").startswith(_HAND_WRITTEN)
 
 
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def migrate(url: str | None = None) -> None:
     """Bring the database schema up to the newest Alembic revision."""
+    engine = get_engine(url)
+    before = _revision(engine)
     command.upgrade(alembic_config(url), "head")
+    if _revision(engine) != before:
+        analyze(url)
+
+
+def analyze(url: str | None = None) -> None:
+    """Fresh planner statistics on PostgreSQL, after what autovacuum would see only later:
+    a migration (new indexes, rewritten tables) or a large import."""
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 def ping(session: Session) -> None:

@@ -339,7 +339,7 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
     if filters.search or filters.created_from or filters.created_to:
         where = conditions(organization_id, filters, _dialect(session))
         query = select(func.count()).select_from(Order).where(*where)
-        return int(session.scalar(query) or 0)
+        return int(session.connection().scalar(query) or 0)
     # Statuses and source only: a sum over the maintained counts (see OrderCount).
     where = [OrderCount.organization_id == organization_id]
     for counted, values in (
@@ -350,7 +350,8 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
     ):
         if values:
             where.append(counted.in_(values))
-    return int(session.scalar(select(func.coalesce(func.sum(OrderCount.n), 0)).where(*where)) or 0)
+    query = select(func.coalesce(func.sum(OrderCount.n), 0)).where(*where)
+    return int(session.connection().scalar(query) or 0)
 
 
 # ---- maintained counts -----------------------------------------------------------------------
