@@ -39,4 +39,4 @@ bench-export: install
 	$(BIN)/python -m bench.export $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) orderly.db orderly.db-wal orderly.db-shm
+	rm -rf $(VENV) orderly.db orderly.db-wal orderly.db-shm orderly.db-writer.lock

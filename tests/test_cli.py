@@ -23,6 +23,21 @@ def orderly(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+def worker_processes(parent: int) -> list[int]:
+    """The ids of the server's live worker processes: children of ``parent`` started by
+    multiprocessing's ``spawn_main`` (from /proc)."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and b"spawn_main" in command:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
@@ -81,6 +96,12 @@ class TestServe:
                 f"{base}/api/v1/orders", headers={"Authorization": f"Bearer {token}"}
             )
             assert response.status_code == 200
+            # One worker process per core by default.
+            deadline = time.monotonic() + 30
+            while len(workers := worker_processes(server.pid)) < (os.cpu_count() or 1):
+                assert time.monotonic() < deadline, workers
+                time.sleep(0.1)
+            assert len(workers) == (os.cpu_count() or 1)
         finally:
             server.terminate()
             server.wait(timeout=10)
