@@ -3,6 +3,7 @@
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Enum,
+    Integer,
     Numeric,
     Row,
     String,
@@ -54,35 +56,71 @@ _TRIGRAM = 3
 _SQLITE_SEARCH = text("SELECT rowid FROM orders_search WHERE orders_search MATCH :phrase").columns(
     column("rowid")
 )
+_ORDERS = _table(Order).c
 
 
-def _search_condition(needle: str, dialect: str) -> ColumnElement[bool]:
-    if dialect == "sqlite" and len(needle) >= _TRIGRAM:
-        phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: substring match
-        return literal_column("orders.rowid").in_(_SQLITE_SEARCH.bindparams(phrase=phrase))
-    return Order.search_text.like(like_pattern(needle), escape="\\")
+@dataclass(frozen=True)
+class Filtered:
+    """A filtered list's WHERE clause with its values apart: ``shape`` says which conditions
+    apply (and so which cached statement serves them), ``values`` are bound at execution."""
+
+    shape: tuple[Any, ...]
+    values: dict[str, Any]
 
 
-def conditions(
-    organization_id: str, filters: OrderFilters, dialect: str
-) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a filtered list or export."""
-    where: list[ColumnElement[bool]] = [Order.organization_id == organization_id]
-    if statuses := filters.statuses:
-        where.append(Order.status.in_(statuses))
-    if payment_statuses := filters.payment_statuses:
-        where.append(Order.payment_status.in_(payment_statuses))
-    if fulfillment_statuses := filters.fulfillment_statuses:
-        where.append(Order.fulfillment_status.in_(fulfillment_statuses))
-    if sources := filters.sources:
-        where.append(Order.source.in_(sources))
+def filtered(
+    organization_id: str, filters: OrderFilters, dialect: str, after: Position | None = None
+) -> Filtered:
+    """The filters of a list or export (and the keyset position to continue after)."""
+    values: dict[str, Any] = {"organization_id": organization_id}
+    for name in ("statuses", "payment_statuses", "fulfillment_statuses", "sources"):
+        if chosen := getattr(filters, name):
+            values[name] = chosen
     if (created_from := filters.created_from_at) is not None:
-        where.append(Order.created >= created_from)
+        values["created_from"] = created_from
     if (created_to := filters.created_to_at) is not None:
-        where.append(Order.created <= created_to)
+        values["created_to"] = created_to
+    search = None
     if filters.search and (needle := fold_for_search(filters.search.strip())):
-        where.append(_search_condition(needle, dialect))
-    return where
+        if dialect == "sqlite" and len(needle) >= _TRIGRAM:
+            search = "fts"
+            values["phrase"] = '"' + needle.replace('"', '""') + '"'  # FTS5 substring match
+        else:
+            search = "like"
+            values["pattern"] = like_pattern(needle)
+    after_kind = None
+    if after is not None:
+        after_kind = "null" if after.value is None else "value"
+        values["after_value"], values["after_id"] = after.value, after.id
+    shape = (dialect, tuple(sorted(values)), search, filters.sort, after_kind)
+    return Filtered(shape=shape, values=values)
+
+
+@lru_cache(maxsize=512)
+def _where(shape: tuple[Any, ...]) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of one shape of filters, with bound parameters (built once per shape)."""
+    _, names, search, sort, after_kind = shape
+    where: list[ColumnElement[bool]] = [_ORDERS.organization_id == bindparam("organization_id")]
+    for name, column_name in (
+        ("statuses", "status"),
+        ("payment_statuses", "payment_status"),
+        ("fulfillment_statuses", "fulfillment_status"),
+        ("sources", "source"),
+    ):
+        if name in names:
+            where.append(_ORDERS[column_name].in_(bindparam(name, expanding=True)))
+    created = _ORDERS.created
+    if "created_from" in names:
+        where.append(created >= bindparam("created_from", type_=created.type))
+    if "created_to" in names:
+        where.append(created <= bindparam("created_to", type_=created.type))
+    if search == "fts":
+        where.append(literal_column("orders.rowid").in_(_SQLITE_SEARCH))
+    elif search == "like":
+        where.append(_ORDERS.search_text.like(bindparam("pattern"), escape="\\"))
+    if after_kind is not None:
+        where.append(_after(sort, after_kind))
+    return tuple(where)
 
 
 # Only customer_name can be missing. A missing name sorts highest, as PostgreSQL's indexes order
@@ -90,27 +128,30 @@ def conditions(
 _NULLABLE_SORTS = {"customer_name"}
 
 
-def ordering(filters: OrderFilters) -> list[ColumnElement[Any]]:
+@lru_cache(maxsize=16)
+def _ordering(sort: str) -> list[ColumnElement[Any]]:
     """Sort by the chosen field, ties broken by id."""
-    sorted_by = getattr(Order, filters.sort_field)
-    nullable = filters.sort_field in _NULLABLE_SORTS
-    if filters.descending:
+    field, descending = sort.removeprefix("-"), sort.startswith("-")
+    sorted_by = _ORDERS[field]
+    nullable = field in _NULLABLE_SORTS
+    if descending:
         first = sorted_by.desc().nulls_first() if nullable else sorted_by.desc()
-        return [first, Order.id.desc()]
-    return [sorted_by.asc().nulls_last() if nullable else sorted_by.asc(), Order.id.asc()]
+        return [first, _ORDERS.id.desc()]
+    return [sorted_by.asc().nulls_last() if nullable else sorted_by.asc(), _ORDERS.id.asc()]
 
 
-def _after(filters: OrderFilters, position: Position) -> ColumnElement[bool]:
-    """Orders that come after ``position`` in the sort order (keyset pagination)."""
-    sorted_by = getattr(Order, filters.sort_field)
-    desc, value = filters.descending, position.value
-    if filters.sort_field not in _NULLABLE_SORTS:
+def _after(sort: str, after_kind: str) -> ColumnElement[bool]:
+    """Orders that come after the bound position in the sort order (keyset pagination)."""
+    field, desc = sort.removeprefix("-"), sort.startswith("-")
+    sorted_by, order_id = _ORDERS[field], _ORDERS.id
+    value = bindparam("after_value", type_=sorted_by.type)
+    last_id = bindparam("after_id", type_=order_id.type)
+    if field not in _NULLABLE_SORTS:
         # A row-value comparison walks the (organization_id, field, id) index on both engines.
-        key = tuple_(sorted_by, Order.id)
-        last = tuple_(literal(value, sorted_by.type), literal(position.id, Order.id.type))
+        key, last = tuple_(sorted_by, order_id), tuple_(value, last_id)
         return key < last if desc else key > last
-    later_id = Order.id < position.id if desc else Order.id > position.id
-    if value is None:  # a missing name: the highest value
+    later_id = order_id < last_id if desc else order_id > last_id
+    if after_kind == "null":  # a missing name: the highest value
         same = and_(sorted_by.is_(None), later_id)
         return or_(sorted_by.is_not(None), same) if desc else same
     beyond = sorted_by < value if desc else sorted_by > value
@@ -152,24 +193,6 @@ def _load_children(
             set_committed_value(order, attribute, children[order.id])
 
 
-def list_orders(
-    session: Session,
-    organization_id: str,
-    filters: OrderFilters,
-    *,
-    offset: int,
-    limit: int,
-    after: Position | None = None,
-) -> Sequence[Order]:
-    where = conditions(organization_id, filters, _dialect(session))
-    if after is not None:
-        where.append(_after(filters, after))
-    query = select(Order).where(*where).order_by(*ordering(filters)).offset(offset).limit(limit)
-    orders = session.scalars(query).all()
-    _load_children(session, organization_id, orders)
-    return orders
-
-
 ORDER_COLUMN_NAMES = tuple(c.key for c in _table(Order).columns)
 
 
@@ -184,19 +207,24 @@ def list_order_rows(
     after: Position | None = None,
 ) -> Sequence[Row[Any]]:
     """A page of matching orders as plain rows of ``columns`` (see ``_raw``)."""
-    dialect = _dialect(session)
-    table = _table(Order)
-    where = conditions(organization_id, filters, dialect)
-    if after is not None:
-        where.append(_after(filters, after))
-    query = (
-        select(*(_raw(table.c[name], dialect) for name in columns))
-        .where(*where)
-        .order_by(*ordering(filters))
-        .offset(offset)
-        .limit(limit)
+    found = filtered(organization_id, filters, _dialect(session), after)
+    query = _page_of(found.shape, tuple(columns))
+    parameters = {**found.values, "offset": offset, "limit": limit}
+    return session.connection().execute(query, parameters).all()
+
+
+@lru_cache(maxsize=512)
+def _page_of(shape: tuple[Any, ...], columns: tuple[str, ...]) -> Any:
+    """Built once per shape of filters: a statement rebuilt per request costs more than
+    running it."""
+    dialect, sort = shape[0], shape[3]
+    return (
+        select(*(_raw(_ORDERS[name], dialect) for name in columns))
+        .where(*_where(shape))
+        .order_by(*_ordering(sort))
+        .offset(bindparam("offset", type_=Integer()))
+        .limit(bindparam("limit", type_=Integer()))
     )
-    return session.connection().execute(query).all()
 
 
 @lru_cache(maxsize=32)
@@ -250,14 +278,14 @@ def stream_order_rows(
     """Matching orders as plain rows of ``columns`` (see ``_raw``), in batches from one
     streaming cursor. Export reads a million orders this way: Core rows, no ORM objects."""
     dialect = _dialect(session)
-    table = _table(Order)
+    found = filtered(organization_id, filters, dialect)
     query = (
-        select(*(_raw(table.c[name], dialect) for name in columns))
-        .where(*conditions(organization_id, filters, dialect))
-        .order_by(*ordering(filters))
+        select(*(_raw(_ORDERS[name], dialect) for name in columns))
+        .where(*_where(found.shape))
+        .order_by(*_ordering(filters.sort))
         .execution_options(yield_per=batch_size)
     )
-    yield from session.connection().execute(query).partitions()
+    yield from session.connection().execute(query, found.values).partitions()
 
 
 def _places_by_currency() -> ColumnElement[Any]:
@@ -292,12 +320,13 @@ def copy_orders_csv(
 
     The statement's values are bound client-side by psycopg, never pasted into the SQL.
     """
-    table = _table(Order)
     places = _places_by_currency()
+    found = filtered(organization_id, filters, "postgresql")
     query = (
-        select(*(_csv_text(table.c[name], places).label(name) for name in columns))
-        .where(*conditions(organization_id, filters, "postgresql"))
-        .order_by(*ordering(filters))
+        select(*(_csv_text(_ORDERS[name], places).label(name) for name in columns))
+        .where(*_where(found.shape))
+        .order_by(*_ordering(filters.sort))
+        .params(**found.values)  # bound here: COPY's statement is compiled with its values
     )
     compiled = query.compile(
         dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
@@ -337,21 +366,36 @@ def child_rows(
 
 def count_orders(session: Session, organization_id: str, filters: OrderFilters) -> int:
     if filters.search or filters.created_from or filters.created_to:
-        where = conditions(organization_id, filters, _dialect(session))
-        query = select(func.count()).select_from(Order).where(*where)
-        return int(session.connection().scalar(query) or 0)
+        found = filtered(organization_id, filters, _dialect(session))
+        query = _count_of(found.shape)
+        return int(session.connection().scalar(query, found.values) or 0)
     # Statuses and source only: a sum over the maintained counts (see OrderCount).
-    where = [OrderCount.organization_id == organization_id]
-    for counted, values in (
-        (OrderCount.status, filters.statuses),
-        (OrderCount.payment_status, filters.payment_statuses),
-        (OrderCount.fulfillment_status, filters.fulfillment_statuses),
-        (OrderCount.source, filters.sources),
+    values: dict[str, Any] = {"organization_id": organization_id}
+    for name in ("statuses", "payment_statuses", "fulfillment_statuses", "sources"):
+        if chosen := getattr(filters, name):
+            values[name] = chosen
+    query = _maintained_count_of(tuple(sorted(values)))
+    return int(session.connection().scalar(query, values) or 0)
+
+
+@lru_cache(maxsize=512)
+def _count_of(shape: tuple[Any, ...]) -> Any:
+    return select(func.count()).select_from(_table(Order)).where(*_where(shape))
+
+
+@lru_cache(maxsize=32)
+def _maintained_count_of(names: tuple[str, ...]) -> Any:
+    counts = _table(OrderCount).c
+    where = [counts.organization_id == bindparam("organization_id")]
+    for name, column_name in (
+        ("statuses", "status"),
+        ("payment_statuses", "payment_status"),
+        ("fulfillment_statuses", "fulfillment_status"),
+        ("sources", "source"),
     ):
-        if values:
-            where.append(counted.in_(values))
-    query = select(func.coalesce(func.sum(OrderCount.n), 0)).where(*where)
-    return int(session.connection().scalar(query) or 0)
+        if name in names:
+            where.append(counts[column_name].in_(bindparam(name, expanding=True)))
+    return select(func.coalesce(func.sum(counts.n), 0)).where(*where)
 
 
 # ---- maintained counts -----------------------------------------------------------------------
