@@ -4,6 +4,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ from sqlalchemy import (
     text,
     tuple_,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -448,6 +450,118 @@ def record_count_change(
 ) -> None:
     if before != after:
         adjust_counts(session, organization_id, {before: -1, after: 1})
+
+
+STATUS_COLUMNS = ("id", *_COUNTED)  # what a status change reads (and locks) of each order
+
+
+@dataclass(frozen=True)
+class StatusPlan:
+    """The status changes to make to one order: its statuses and source before them (as
+    read under lock) and ``(field, from, to)`` per change."""
+
+    order_id: str
+    before: CountKey
+    changes: Sequence[tuple[str, str, str]]
+
+    @property
+    def after(self) -> CountKey:
+        values = dict(zip(_COUNTED, self.before, strict=True))
+        values.update({field: new for field, _, new in self.changes})
+        return count_key(values)
+
+
+@lru_cache(maxsize=4)
+def _status_update(dialect: str) -> Any:
+    table = _table(Order)
+    return (
+        update(table)
+        .where(
+            table.c.organization_id == bindparam("of_organization"),
+            table.c.id == bindparam("of_order"),
+        )
+        .values(
+            status=bindparam("new_status", type_=table.c.status.type),
+            payment_status=bindparam("new_payment_status", type_=table.c.payment_status.type),
+            fulfillment_status=bindparam(
+                "new_fulfillment_status", type_=table.c.fulfillment_status.type
+            ),
+            updated=bindparam("new_updated", type_=table.c.updated.type),
+        )
+    )
+
+
+@lru_cache(maxsize=4)
+def _last_seqs(dialect: str) -> Any:
+    history = _table(StatusChange).c
+    return (
+        select(history.order_id, func.max(history.seq))
+        .where(
+            history.organization_id == bindparam("organization_id"),
+            history.order_id.in_(bindparam("ids", expanding=True)),
+        )
+        .group_by(history.order_id)
+    )
+
+
+def change_statuses(
+    session: Session,
+    organization_id: str,
+    plans: Sequence[StatusPlan],
+    *,
+    source: str,
+    at: datetime,
+) -> None:
+    """Apply status changes to orders read (and locked) with ``order_rows(…, STATUS_COLUMNS,
+    lock=True)``: the statuses and ``updated``, one history entry per change (after the last
+    one), and the maintained counts, by what changed. Every status change of the API passes
+    here."""
+    plans = [plan for plan in plans if plan.changes]
+    if not plans:
+        return
+    connection = session.connection()
+    dialect = _dialect(session)
+    ids = [plan.order_id for plan in plans]
+    last = dict(
+        connection.execute(
+            _last_seqs(dialect), {"organization_id": organization_id, "ids": ids}
+        ).all()
+    )
+    updates, history = [], []
+    counts: Counter[CountKey] = Counter()
+    for plan in plans:
+        after = plan.after
+        updates.append(
+            {
+                "of_organization": organization_id,
+                "of_order": plan.order_id,
+                "new_status": after[0],
+                "new_payment_status": after[1],
+                "new_fulfillment_status": after[2],
+                "new_updated": at,
+            }
+        )
+        seq = last.get(plan.order_id) or 0
+        for field, old, new in plan.changes:
+            seq += 1
+            history.append(
+                {
+                    "organization_id": organization_id,
+                    "order_id": plan.order_id,
+                    "seq": seq,
+                    "field": field,
+                    "from_value": old,
+                    "to_value": new,
+                    "at": at,
+                    "source": source,
+                }
+            )
+        last[plan.order_id] = seq  # a later plan for the same order continues from here
+        counts[plan.before] -= 1
+        counts[after] += 1
+    connection.execute(_status_update(dialect), updates)
+    connection.execute(insert(_table(StatusChange)), history)
+    adjust_counts(session, organization_id, counts)
 
 
 def get_order(

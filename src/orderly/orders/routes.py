@@ -133,7 +133,7 @@ async def change_status(
 ) -> JSONResponse:
     """Change any of status, payment_status and fulfillment_status."""
     document = await _write_and_show(
-        database, org, lambda s: service.change_status(s, org, order_id, body).id
+        database, org, lambda s: service.change_status(s, org, order_id, body)
     )
     return JSONResponse(document)
 

@@ -3,12 +3,12 @@
 Services flush, never commit (the request's session does), and raise ``OrderlyError``s.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -207,7 +207,7 @@ def search_text(columns: dict[str, Any]) -> str:
 
 
 def _planned_changes(
-    order: Order, wanted: StatusUpdate | OrderUpdate
+    order: Order | SimpleNamespace, wanted: StatusUpdate | OrderUpdate
 ) -> list[tuple[StatusField, str, str]]:
     """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
     changes = []
@@ -732,17 +732,40 @@ def replace_order(
     return order
 
 
+def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.StatusPlan:
+    """What ``wanted`` changes of an order in state ``current`` (statuses, source, id), or
+    ``InvalidTransition``; ``current`` is moved to the new state (for a later item of a bulk
+    request that names the same order)."""
+    changes = [(f.value, old, new) for f, old, new in _planned_changes(current, wanted)]
+    before = repository.count_key(vars(current))
+    for name, _, new in changes:
+        setattr(current, name, new)
+    return repository.StatusPlan(order_id=current.id, before=before, changes=changes)
+
+
+def _locked_states(
+    session: Session, organization: Organization, order_ids: Sequence[str]
+) -> dict[str, SimpleNamespace]:
+    """The statuses and source of these orders, locked until the transaction ends."""
+    wanted = [order_id for order_id in dict.fromkeys(order_ids) if is_order_id(order_id)]
+    if not wanted:
+        return {}
+    rows = repository.order_rows(
+        session, organization.id, wanted, repository.STATUS_COLUMNS, lock=True
+    )
+    return {row.id: SimpleNamespace(**row._asdict()) for row in rows}
+
+
 def change_status(
     session: Session, organization: Organization, order_id: str, data: StatusUpdate
-) -> Order:
-    order = get_order(session, organization, order_id, for_update=True)
-    counted_as = repository.count_key(order)
-    _apply_changes(order, _planned_changes(order, data), SOURCE_API, utc_now())
-    repository.record_count_change(
-        session, organization.id, counted_as, repository.count_key(order)
-    )
-    session.flush()
-    return order
+) -> str:
+    """Change an order's statuses as the transition table allows; returns its id."""
+    current = _locked_states(session, organization, [order_id]).get(order_id)
+    if current is None:
+        raise OrderNotFound(details={"id": order_id})
+    plan = _status_plan(current, data)
+    repository.change_statuses(session, organization.id, [plan], source=SOURCE_API, at=utc_now())
+    return order_id
 
 
 def bulk_change_status(
@@ -760,27 +783,20 @@ def bulk_change_status(
             error = ValidationFailed(details=validation_details(exc.errors()))
             outcome.errors[key or str(index)] = describe_error(error)
 
-    orders = repository.get_orders_with_history(
-        session, organization.id, {k for k, _ in parsed if is_order_id(k)}
-    )
-    now = utc_now()
-    count_changes: Counter[repository.CountKey] = Counter()
+    states = _locked_states(session, organization, [order_id for order_id, _ in parsed])
+    plans = []
     for order_id, item in parsed:
-        order = orders.get(order_id)
-        if order is None:
+        current = states.get(order_id)
+        if current is None:
             outcome.errors[order_id] = OrderNotFound.message
             continue
-        counted_as = repository.count_key(order)
         try:
-            _apply_changes(order, _planned_changes(order, item), SOURCE_BULK, now)
+            plans.append(_status_plan(current, item))
         except InvalidTransition as exc:
             outcome.errors[order_id] = describe_error(exc)
             continue
-        count_changes[counted_as] -= 1
-        count_changes[repository.count_key(order)] += 1
         outcome.succeeded += 1
-    repository.adjust_counts(session, organization.id, count_changes)
-    session.flush()
+    repository.change_statuses(session, organization.id, plans, source=SOURCE_BULK, at=utc_now())
     return outcome
 
 
