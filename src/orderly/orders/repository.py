@@ -442,7 +442,7 @@ def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountK
         if delta
     ]
     if rows:
-        session.execute(_count_upsert(_dialect(session)), rows)
+        session.connection().execute(_count_upsert(_dialect(session)), rows)
 
 
 def record_count_change(
@@ -647,12 +647,13 @@ def insert_orders(
     if not orders:
         return
     # Core inserts of plain rows: the ORM's per-object bookkeeping is not needed for new rows.
-    session.execute(insert(_table(Order)), orders)
+    connection = session.connection()
+    connection.execute(insert(_table(Order)), orders)
     adjust_counts(session, orders[0]["organization_id"], Counter(count_key(o) for o in orders))
     if line_items:
-        session.execute(insert(_table(LineItem)), line_items)
+        connection.execute(insert(_table(LineItem)), line_items)
     if history:
-        session.execute(insert(_table(StatusChange)), history)
+        connection.execute(insert(_table(StatusChange)), history)
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
@@ -674,7 +675,7 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
             *(_raw(table.c[name], "") for name in _COUNTED),
         )
     )
-    removed = session.execute(statement).all()
+    removed = session.connection().execute(statement).all()
     by_key = Counter(count_key(row._asdict()) for row in removed)
     adjust_counts(session, organization_id, {key: -n for key, n in by_key.items()})
     return {row.id for row in removed}

@@ -338,15 +338,17 @@ def create_order(
 ) -> str:
     """Insert a new order; returns its id."""
     new = _new_order(organization, data, change_source, utc_now())
-    if (key := new.external_key) is not None:
-        _refuse_duplicate(session, organization, key)
+    key = new.external_key
+    if key is None:  # nothing unique to collide with: no savepoint needed
+        _insert(session, [new])
+        return str(new.row["id"])
+    _refuse_duplicate(session, organization, key)
     try:
         with session.begin_nested():
             _insert(session, [new])
     except IntegrityError:
         # Another request created the same external order between our check and insert.
-        if key is not None:
-            _refuse_duplicate(session, organization, key)
+        _refuse_duplicate(session, organization, key)
         raise
     return str(new.row["id"])
 
