@@ -201,14 +201,19 @@ T = TypeVar("T")
 
 
 class Database:
-    """A server process's way to its database: requests take turns, then one worker thread runs
-    each request's work in one transaction.
+    """A server process's way to its database: each request waits for its turn, then runs its
+    whole unit of work (queries, commit) in one transaction.
 
     A request waits for its turn in the event loop, holding neither a thread nor a connection:
     at most ``db_pool_size`` requests use the database at once (so a connection is always
     free for them), and on SQLite one writer at a time (the others queue here, not in threads
     that the holder may need to finish). A burst is therefore served in order, never answered
     500 by a pool or lock timeout.
+
+    Where the work runs was chosen by measurement (docs/performance.md): on PostgreSQL in a
+    worker thread, so that one request's round trips to the server overlap another's Python;
+    on SQLite in the event loop itself, because SQLite's work is this process's CPU anyway and
+    a thread only adds a hop and contention for the interpreter lock.
     """
 
     def __init__(self, url: str) -> None:
@@ -228,8 +233,10 @@ class Database:
                 yield
 
     async def run(self, work: Callable[[Session], T], *, write: bool) -> T:
-        """``work(session)`` in one transaction, in one worker thread, after waiting its turn."""
+        """``work(session)`` in one transaction, after waiting its turn."""
         async with self.turn(write=write):
+            if self.is_sqlite:
+                return self._run(work, write)
             return await run_in_threadpool(self._run, work, write)
 
     def _run(self, work: Callable[[Session], T], write: bool) -> T:
@@ -237,7 +244,12 @@ class Database:
             return work(session)
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
+    # ``async``: FastAPI runs a plain ``def`` dependency on its thread pool, a hop per request.
+    return _database_of(request)
+
+
+def _database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -250,7 +262,7 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session, for endpoints that are not on the hot path: its turn is taken
     first, and it is committed (or rolled back) in a worker thread when the endpoint is done."""
-    database = get_database(request)
+    database = _database_of(request)
     write = request.method not in _READ_METHODS
     async with database.turn(write=write):
         session = session_factory(database.url, write=write)()

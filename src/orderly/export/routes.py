@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from orderly.auth.deps import CurrentOrg
-from orderly.core.db import get_database, session_factory, utc_now
+from orderly.core.db import session_factory, utc_now
 from orderly.export import service
 from orderly.export.formats import MEDIA_TYPES
 from orderly.export.schemas import ExportQuery
@@ -23,7 +23,7 @@ def export_orders(
     plan = service.ExportPlan(
         organization_id=org.id, filters=query, shape=query.shape, columns=query.chosen_columns
     )
-    make_session = session_factory(get_database(request).url)
+    make_session = session_factory(request.app.state.database.url)
 
     def body() -> Iterator[bytes]:
         # The request's own session is closed once this function returns; the stream has its own.

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from orderly.core import money
 from orderly.core.http import dump_json
 from orderly.orders import repository
+from orderly.orders.models import LineItem, StatusChange
 from orderly.orders.schemas import OrderDetail
 
 MONEY_FIELDS = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
@@ -57,62 +58,76 @@ def time_text(value: str) -> str:
     return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
 
 
+# Rows are read by position: a SQLAlchemy row's attribute access costs more than building the
+# whole document. Positions follow the columns each query selects.
+_O = {name: i for i, name in enumerate(ORDER_COLUMNS)}
+_L = {column.key: i for i, column in enumerate(LineItem.__table__.columns)}
+_H = {column.key: i for i, column in enumerate(StatusChange.__table__.columns)}
+
+
 def line_document(item: Row[Any], places: int) -> dict[str, Any]:
+    values = tuple(item)
+    fixed = FIXED[places]
+    price, total = values[_L["price"]], values[_L["total"]]
     return {
-        "product_id": item.product_id,
-        "name": item.name,
-        "quantity": item.quantity,
-        "price": RawNumber(money_text(item.price, places)),
-        "total": RawNumber(money_text(item.total, places)),
+        "product_id": values[_L["product_id"]],
+        "name": values[_L["name"]],
+        "quantity": values[_L["quantity"]],
+        "price": RawNumber(fixed(price) if price >= 0 else money_text(price, places)),
+        "total": RawNumber(fixed(total) if total >= 0 else money_text(total, places)),
     }
 
 
 def history_document(change: Row[Any]) -> dict[str, Any]:
+    values = tuple(change)
     return {
-        "field": change.field,
-        "from": change.from_value,
-        "to": change.to_value,
-        "at": time_text(change.at),
-        "source": change.source,
+        "field": values[_H["field"]],
+        "from": values[_H["from_value"]],
+        "to": values[_H["to_value"]],
+        "at": time_text(values[_H["at"]]),
+        "source": values[_H["source"]],
     }
 
 
 def order_document(
     order: Row[Any], items: Sequence[Row[Any]], history: Sequence[Row[Any]] | None
 ) -> dict[str, Any]:
-    """One order's document; with ``history`` it is the detail (``OrderDetail``).
+    """One order's document from a row of ``ORDER_COLUMNS``; with ``history`` it is the
+    detail (``OrderDetail``).
 
     Written out field by field, in the schema's order, because this runs for every order of
     every page (a test holds it to the declared schemas)."""
-    places = money.currency_places(order.currency)
+    v, o = tuple(order), _O
+    places = money.currency_places(v[o["currency"]])
     fixed = FIXED[places]
 
     def amount(units: int) -> RawNumber:
         return RawNumber(fixed(units) if units >= 0 else money_text(units, places))
 
+    meta = v[o["meta"]]
     document = {
-        "id": order.id,
-        "organization_id": order.organization_id,
-        "source": order.source,
-        "external_id": order.external_id,
-        "external_number": order.external_number,
-        "customer_name": order.customer_name,
-        "customer_email": order.customer_email,
-        "customer_phone": order.customer_phone,
+        "id": v[o["id"]],
+        "organization_id": v[o["organization_id"]],
+        "source": v[o["source"]],
+        "external_id": v[o["external_id"]],
+        "external_number": v[o["external_number"]],
+        "customer_name": v[o["customer_name"]],
+        "customer_email": v[o["customer_email"]],
+        "customer_phone": v[o["customer_phone"]],
         "products": [line_document(item, places) for item in items],
-        "subtotal": amount(order.subtotal),
-        "discount": amount(order.discount),
-        "tax": amount(order.tax),
-        "delivery_fee": amount(order.delivery_fee),
-        "total_amount": amount(order.total_amount),
-        "currency": order.currency,
-        "status": order.status,
-        "payment_status": order.payment_status,
-        "fulfillment_status": order.fulfillment_status,
-        "notes": order.notes,
-        "meta": {} if order.meta is None else order.meta,
-        "created": time_text(order.created),
-        "updated": time_text(order.updated),
+        "subtotal": amount(v[o["subtotal"]]),
+        "discount": amount(v[o["discount"]]),
+        "tax": amount(v[o["tax"]]),
+        "delivery_fee": amount(v[o["delivery_fee"]]),
+        "total_amount": amount(v[o["total_amount"]]),
+        "currency": v[o["currency"]],
+        "status": v[o["status"]],
+        "payment_status": v[o["payment_status"]],
+        "fulfillment_status": v[o["fulfillment_status"]],
+        "notes": v[o["notes"]],
+        "meta": {} if meta is None else meta,
+        "created": time_text(v[o["created"]]),
+        "updated": time_text(v[o["updated"]]),
     }
     if history is not None:
         document["status_history"] = [history_document(change) for change in history]
