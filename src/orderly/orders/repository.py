@@ -328,14 +328,14 @@ def copy_orders_csv(
         select(*(_csv_text(_ORDERS[name], places).label(name) for name in columns))
         .where(*_where(found.shape))
         .order_by(*_ordering(filters.sort))
-        .params(**found.values)  # bound here: COPY's statement is compiled with its values
     )
-    compiled = query.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    # COPY takes one statement with its values: the IN lists are expanded for these values.
+    expanded = query.compile(dialect=session.get_bind().dialect).construct_expanded_state(
+        found.values
     )
     cursor = session.connection().connection.cursor()
-    statement = f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-    with cursor.copy(statement, compiled.params) as copy:
+    statement = f"COPY ({expanded.statement}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+    with cursor.copy(statement, expanded.parameters) as copy:
         for chunk in copy:
             yield bytes(chunk)
 
