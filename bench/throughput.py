@@ -143,8 +143,8 @@ def hot_cases(ids: list[str], create_body: str) -> list[Case]:
 
 def run_throughput(
     base: str, token: str, cases: list[Case], workers: int, *, connections: int, seconds: int
-) -> dict[str, tuple[Rate, Rate]]:
-    """Per case: (Orderly, floor) at ``connections`` connections."""
+) -> dict[str, tuple[Rate, Rate, Rate]]:
+    """Per case: Orderly at one connection, Orderly and the floor at ``connections``."""
     client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     answers: dict[str, bytes] = {}
     for case in cases:
@@ -155,7 +155,8 @@ def run_throughput(
         # the list's path, so the floor tells them apart.
         prefix = os.path.commonprefix(case.paths)  # noqa: RUF071
         answers[f"{case.method} {prefix}"] = response.content
-    results: dict[str, tuple[Rate, Rate]] = {}
+    results: dict[str, tuple[Rate, Rate, Rate]] = {}
+    alone = {case.name: wrk(base, case, token, connections=1, seconds=seconds) for case in cases}
     orderly = {
         case.name: wrk(base, case, token, connections=connections, seconds=seconds)
         for case in cases
@@ -163,9 +164,10 @@ def run_throughput(
     with floor_server(answers, workers) as floor_base:
         for case in cases:
             floor = wrk(floor_base, case, token, connections=connections, seconds=seconds)
-            results[case.name] = (orderly[case.name], floor)
+            results[case.name] = (alone[case.name], orderly[case.name], floor)
             print(
-                f"    {case.name}: {orderly[case.name].per_second:,.0f}/s"
+                f"    {case.name}: {alone[case.name].per_second:,.0f}/s alone,"
+                f" {orderly[case.name].per_second:,.0f}/s at {connections}"
                 f" (floor {floor.per_second:,.0f}/s)",
                 file=sys.stderr,
                 flush=True,

@@ -28,8 +28,6 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
-    literal,
-    select,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -322,4 +320,4 @@ def analyze(url: str | None = None) -> None:
 
 
 def ping(session: Session) -> None:
-    session.execute(select(literal(1)))
+    session.connection().exec_driver_sql("SELECT 1")
