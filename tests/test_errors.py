@@ -123,3 +123,25 @@ class TestHostileIds:
         updates = [{"id": i, "status": "confirmed"} for i in odd]
         moved = api.patch(f"{ORDERS}/bulk/status", json={"updates": updates}).json()["data"]
         assert moved["failed"] == 3
+
+
+class TestDeclaredErrors:
+    """/openapi.json declares the envelope for every error an order endpoint answers with."""
+
+    def test_order_operations_declare_their_error_answers(self, anonymous: httpx.Client) -> None:
+        document = anonymous.get("/openapi.json").json()
+        envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+        expected = {
+            ("get", "/api/v1/orders"): {"401", "422"},
+            ("post", "/api/v1/orders"): {"400", "401", "409", "413", "422"},
+            ("get", "/api/v1/orders/{order_id}"): {"401", "404"},
+            ("put", "/api/v1/orders/{order_id}"): {"400", "401", "404", "409", "413", "422"},
+            ("patch", "/api/v1/orders/{order_id}/status"): {"400", "401", "404", "413", "422"},
+            ("delete", "/api/v1/orders/{order_id}"): {"401", "404"},
+            ("post", "/api/v1/orders/bulk"): {"400", "401", "413", "422"},
+        }
+        for (method, path), statuses in expected.items():
+            responses = document["paths"][path][method]["responses"]
+            for status in statuses:
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == envelope, (method, path, status)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly.core.http import JSONResponse
@@ -50,6 +51,32 @@ class PayloadTooLarge(OrderlyError):
 class ValidationFailed(OrderlyError):
     status_code = 422
     message = "Validation failed"
+
+
+class MalformedBody(OrderlyError):
+    status_code = 400
+    message = "Malformed JSON"
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer: the status again, what went wrong, and per field or item why."""
+
+    code: int
+    error: str
+    details: dict[str, Any]
+
+
+def error_responses(*errors: type[OrderlyError]) -> dict[int | str, dict[str, Any]]:
+    """An endpoint's ``responses=``: the errors it can answer with, each in the envelope, so
+    that /openapi.json declares them."""
+    described: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = described.setdefault(
+            error.status_code, {"model": ErrorEnvelope, "description": error.message}
+        )
+        if error.message not in entry["description"]:
+            entry["description"] += f" / {error.message}"
+    return described
 
 
 def envelope(status: int, message: str, details: Mapping[str, Any] | None = None) -> JSONResponse:
@@ -97,7 +124,8 @@ async def _handle_request_validation(_: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if _is_malformed_body(errors):
-        return envelope(400, "Malformed JSON", {"body": "The request body is not valid JSON"})
+        details = {"body": "The request body is not valid JSON"}
+        return envelope(MalformedBody.status_code, MalformedBody.message, details)
     return envelope(422, "Validation failed", validation_details(errors))
 
 

@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session
 
 from orderly.auth.deps import CurrentOrg
 from orderly.core.db import Database, DatabaseDep, utc_now
+from orderly.core.errors import (
+    MalformedBody,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationFailed,
+    error_responses,
+)
 from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.orders import service
 from orderly.orders.filters import ListQuery
@@ -28,7 +35,13 @@ from orderly.orders.schemas import (
     StatusUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=DecimalJSONRoute)
+router = APIRouter(
+    prefix="/api/v1/orders",
+    tags=["orders"],
+    route_class=DecimalJSONRoute,
+    responses=error_responses(Unauthorized, ValidationFailed),
+)
+_WITH_BODY = (MalformedBody, PayloadTooLarge)
 
 
 async def _write_and_show(
@@ -73,14 +86,19 @@ async def list_orders(
     )
 
 
-@router.post("", status_code=201, response_model=OrderDetail)
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderDetail,
+    responses=error_responses(*_WITH_BODY, service.DuplicateOrder),
+)
 async def create_order(database: DatabaseDep, org: CurrentOrg, body: OrderCreate) -> JSONResponse:
     """Create an order."""
     document = await _write_and_show(database, org, lambda s: service.create_order(s, org, body))
     return JSONResponse(document, status_code=201)
 
 
-@router.post("/bulk", response_model=BulkResult)
+@router.post("/bulk", response_model=BulkResult, responses=error_responses(*_WITH_BODY))
 async def bulk_create(
     database: DatabaseDep,
     org: CurrentOrg,
@@ -90,7 +108,7 @@ async def bulk_create(
     return _bulk(await database.run(lambda s: service.bulk_create(s, org, items), write=True))
 
 
-@router.patch("/bulk/status", response_model=BulkResult)
+@router.patch("/bulk/status", response_model=BulkResult, responses=error_responses(*_WITH_BODY))
 async def bulk_change_status(
     database: DatabaseDep, org: CurrentOrg, body: BulkStatusRequest
 ) -> JSONResponse:
@@ -101,7 +119,7 @@ async def bulk_change_status(
     return _bulk(outcome)
 
 
-@router.delete("/bulk", response_model=BulkResult)
+@router.delete("/bulk", response_model=BulkResult, responses=error_responses(*_WITH_BODY))
 async def bulk_delete(
     database: DatabaseDep, org: CurrentOrg, body: BulkDeleteRequest
 ) -> JSONResponse:
@@ -109,14 +127,20 @@ async def bulk_delete(
     return _bulk(await database.run(lambda s: service.bulk_delete(s, org, body.ids), write=True))
 
 
-@router.get("/{order_id}", response_model=OrderDetail)
+@router.get(
+    "/{order_id}", response_model=OrderDetail, responses=error_responses(service.OrderNotFound)
+)
 async def get_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> JSONResponse:
     """Get one order with its line items and status history."""
     document = await database.run(lambda s: service.get_document(s, org, order_id), write=False)
     return JSONResponse(document)
 
 
-@router.put("/{order_id}", response_model=OrderDetail)
+@router.put(
+    "/{order_id}",
+    response_model=OrderDetail,
+    responses=error_responses(*_WITH_BODY, service.OrderNotFound, service.DuplicateOrder),
+)
 async def replace_order(
     database: DatabaseDep, org: CurrentOrg, order_id: str, body: OrderUpdate
 ) -> JSONResponse:
@@ -127,7 +151,13 @@ async def replace_order(
     return JSONResponse(document)
 
 
-@router.patch("/{order_id}/status", response_model=OrderDetail)
+@router.patch(
+    "/{order_id}/status",
+    response_model=OrderDetail,
+    responses=error_responses(
+        *_WITH_BODY, service.OrderNotFound, ValidationFailed, service.InvalidTransition
+    ),
+)
 async def change_status(
     database: DatabaseDep, org: CurrentOrg, order_id: str, body: StatusUpdate
 ) -> JSONResponse:
@@ -138,7 +168,7 @@ async def change_status(
     return JSONResponse(document)
 
 
-@router.delete("/{order_id}", status_code=204)
+@router.delete("/{order_id}", status_code=204, responses=error_responses(service.OrderNotFound))
 async def delete_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> Response:
     """Delete an order."""
     await database.run(lambda s: service.delete_order(s, org, order_id), write=True)
