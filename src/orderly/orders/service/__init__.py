@@ -1,0 +1,74 @@
+"""The rules of orders: money, contacts, duplicates and status transitions.
+
+One module per concern, re-exported here (``from orderly.orders import service``):
+``_content`` (amounts and contacts, no database), ``_orders`` (the API's create, read, replace,
+status changes and delete), ``_import`` (export files read back) and ``_ingest`` (platforms'
+orders from webhooks), with ``_common`` holding their errors and limits.
+
+Services flush, never commit (the request's transaction does), and raise ``OrderlyError``s.
+"""
+
+from orderly.orders.service._common import (
+    MAX_BULK_ITEMS,
+    SOURCE_API,
+    SOURCE_BULK,
+    SOURCE_IMPORT,
+    BulkOutcome,
+    DuplicateOrder,
+    InvalidTransition,
+    OrderNotFound,
+    describe_error,
+)
+from orderly.orders.service._content import search_text
+from orderly.orders.service._import import check_import, import_batch
+from orderly.orders.service._ingest import (
+    Ingested,
+    IngestOutcome,
+    IngestRequest,
+    ingest_order,
+    ingest_orders,
+)
+from orderly.orders.service._orders import (
+    OrderPage,
+    bulk_change_status,
+    bulk_create,
+    bulk_delete,
+    change_status,
+    create_order,
+    delete_order,
+    get_document,
+    get_order,
+    list_orders,
+    replace_order,
+)
+
+__all__ = [
+    "MAX_BULK_ITEMS",
+    "SOURCE_API",
+    "SOURCE_BULK",
+    "SOURCE_IMPORT",
+    "BulkOutcome",
+    "DuplicateOrder",
+    "IngestOutcome",
+    "IngestRequest",
+    "Ingested",
+    "InvalidTransition",
+    "OrderNotFound",
+    "OrderPage",
+    "bulk_change_status",
+    "bulk_create",
+    "bulk_delete",
+    "change_status",
+    "check_import",
+    "create_order",
+    "delete_order",
+    "describe_error",
+    "get_document",
+    "get_order",
+    "import_batch",
+    "ingest_order",
+    "ingest_orders",
+    "list_orders",
+    "replace_order",
+    "search_text",
+]

@@ -1,0 +1,180 @@
+"""A platform's order (webhooks), created or brought up to date by its external id."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orderly.auth.models import Organization
+from orderly.core.db import utc_now
+from orderly.core.errors import (
+    OrderlyError,
+)
+from orderly.orders import repository
+from orderly.orders.models import LineItem
+from orderly.orders.schemas import (
+    OrderImport,
+)
+from orderly.orders.service._content import prepare_content
+from orderly.orders.service._orders import (
+    NewOrder,
+    apply_changes,
+    insert,
+    new_order,
+    replace_line_items,
+)
+from orderly.orders.statuses import StatusField
+
+
+class IngestOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Ingested:
+    order_id: str
+    outcome: IngestOutcome
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """A platform's order: ``data`` as sent, which of its statuses the platform state tells
+    (``known``), the platform's own time of that state, and the country its phone is from."""
+
+    data: OrderImport
+    known: frozenset[StatusField]
+    platform_updated: datetime | None = None
+    phone_region: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        assert self.data.external_id is not None
+        return self.data.source, self.data.external_id
+
+
+def _new_ingested(organization: Organization, request: IngestRequest, now: datetime) -> NewOrder:
+    """A platform's order new to the organization; its history is the platform's."""
+    new = new_order(
+        organization, request.data, request.data.source, now, phone_region=request.phone_region
+    )
+    new.row["source_updated"] = request.platform_updated
+    return new
+
+
+def ingest_order(session: Session, organization: Organization, request: IngestRequest) -> Ingested:
+    """Upsert by (organization, source, external id) an order as its platform sent it.
+
+    Statuses in ``known`` are applied as the platform says (the transition rules bind the
+    API, not the platform); the others keep their stored values. An event older than the
+    state already held (by the platform's own time) changes nothing; one that says what the
+    order already says changes nothing either, so re-deliveries leave no trace.
+    """
+    data, known = request.data, request.known
+    platform_updated, phone_region = request.platform_updated, request.phone_region
+    assert data.external_id is not None
+    change_source = data.source
+    order = repository.find_by_external_id(session, organization.id, data.source, data.external_id)
+    if order is None:
+        new = _new_ingested(organization, request, utc_now())
+        try:
+            with session.begin_nested():
+                insert(session, [new])
+            return Ingested(new.row["id"], IngestOutcome.CREATED)
+        except IntegrityError:
+            # A concurrent delivery created it first: bring that one up to date instead.
+            order = repository.find_by_external_id(
+                session, organization.id, data.source, data.external_id
+            )
+            if order is None:
+                raise
+    if platform_updated and order.source_updated and platform_updated < order.source_updated:
+        return Ingested(order.id, IngestOutcome.STALE)
+
+    now = utc_now()
+    content = prepare_content(organization, data, ingested=True, phone_region=phone_region)
+    columns = {**content.columns, "meta": {**order.meta, **content.columns["meta"]}}
+    if data.created is not None:
+        columns["created"] = data.created
+    changed = False
+    for name, value in columns.items():
+        if getattr(order, name) != value:
+            setattr(order, name, value)
+            changed = True
+    if _line_values(order.products) != _line_values(content.line_items):
+        replace_line_items(session, order, content.line_items)
+        changed = True
+    counted_as = repository.count_key(order)
+    changes = [
+        (status_field, str(current), str(new_value))
+        for status_field in StatusField
+        if status_field in known
+        and (new_value := getattr(data, status_field.value))
+        != (current := getattr(order, status_field.value))
+    ]
+    apply_changes(order, changes, change_source, now)
+    repository.record_count_change(
+        session, organization.id, counted_as, repository.count_key(order)
+    )
+    if platform_updated and (
+        order.source_updated is None or platform_updated > order.source_updated
+    ):
+        order.source_updated = platform_updated
+    if changed:
+        order.updated = now
+    session.flush()
+    outcome = IngestOutcome.UPDATED if changed or changes else IngestOutcome.UNCHANGED
+    return Ingested(order.id, outcome)
+
+
+def ingest_orders(
+    session: Session, organization: Organization, requests: Sequence[IngestRequest]
+) -> list[Ingested | OrderlyError]:
+    """``ingest_order`` for many at once, in order: orders new to the organization are
+    inserted together (three statements for all), the others upserted one by one. A request
+    that cannot be taken gets its error in its place; the others go on."""
+    results: list[Ingested | OrderlyError | None] = [None] * len(requests)
+    existing = repository.find_by_external_ids(session, organization.id, [r.key for r in requests])
+    now = utc_now()
+    fresh: dict[int, NewOrder] = {}
+    one_by_one: list[int] = []
+    for index, request in enumerate(requests):
+        if request.key in existing:
+            one_by_one.append(index)  # also a later event of an order new in this batch
+            continue
+        try:
+            new = _new_ingested(organization, request, now)
+        except OrderlyError as exc:
+            results[index] = exc
+            continue
+        fresh[index] = new
+        existing[request.key] = new.row["id"]
+    try:
+        with session.begin_nested():
+            insert(session, list(fresh.values()))
+        for index, new in fresh.items():
+            results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
+    except IntegrityError:
+        # Another writer took some of these external ids meanwhile: each finds its order.
+        one_by_one = sorted(one_by_one + list(fresh))
+    for index in one_by_one:
+        try:
+            results[index] = ingest_order(session, organization, requests[index])
+        except OrderlyError as exc:
+            results[index] = exc
+    assert all(result is not None for result in results)
+    return cast(list[Ingested | OrderlyError], results)
+
+
+def _line_values(items: Sequence[LineItem | dict[str, Any]]) -> list[tuple[Any, ...]]:
+    names = ("product_id", "name", "quantity", "price", "total")
+    return [
+        tuple(item[n] if isinstance(item, dict) else getattr(item, n) for n in names)
+        for item in items
+    ]

@@ -1,0 +1,434 @@
+"""Orders through the API: create (one and bulk), read, replace, status changes, delete."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orderly.auth.models import Organization
+from orderly.core import money
+from orderly.core.db import utc_now
+from orderly.core.errors import (
+    OrderlyError,
+    ValidationFailed,
+    validation_details,
+)
+from orderly.core.ids import is_order_id, new_order_id
+from orderly.orders import documents, repository
+from orderly.orders.filters import ListQuery, Position
+from orderly.orders.models import LineItem, Order, StatusChange
+from orderly.orders.schemas import (
+    BulkStatusItem,
+    OrderCreate,
+    OrderImport,
+    OrderUpdate,
+    StatusUpdate,
+)
+from orderly.orders.service._common import (
+    SOURCE_API,
+    SOURCE_BULK,
+    BulkOutcome,
+    DuplicateOrder,
+    InvalidTransition,
+    OrderNotFound,
+    check_bulk_size,
+    describe_error,
+)
+from orderly.orders.service._content import prepare_content
+from orderly.orders.statuses import StatusField, is_allowed
+
+
+def planned_changes(
+    order: Order | SimpleNamespace, wanted: StatusUpdate | OrderUpdate
+) -> list[tuple[StatusField, str, str]]:
+    """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
+    changes = []
+    for status_field in StatusField:
+        new = getattr(wanted, status_field.value)
+        if new is None:
+            continue
+        current = getattr(order, status_field.value)
+        if not is_allowed(status_field, current, new):
+            raise InvalidTransition(
+                details={"field": status_field.value, "from": str(current), "to": str(new)}
+            )
+        if new != current:
+            changes.append((status_field, str(current), str(new)))
+    return changes
+
+
+def apply_changes(
+    order: Order, changes: list[tuple[StatusField, str, str]], source: str, now: datetime
+) -> None:
+    seq = len(order.status_history)
+    for status_field, old, new in changes:
+        setattr(order, status_field.value, new)
+        seq += 1
+        order.status_history.append(
+            StatusChange(
+                organization_id=order.organization_id,
+                order_id=order.id,
+                seq=seq,
+                field=status_field.value,
+                from_value=old,
+                to_value=new,
+                at=now,
+                source=source,
+            )
+        )
+    if changes:
+        order.updated = now
+
+
+@dataclass
+class NewOrder:
+    row: dict[str, Any]
+    line_items: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+    @property
+    def external_key(self) -> tuple[str, str] | None:
+        external_id = self.row["external_id"]
+        return None if external_id is None else (self.row["source"], external_id)
+
+
+def new_order(
+    organization: Organization,
+    data: OrderCreate,
+    change_source: str,
+    now: datetime,
+    *,
+    phone_region: str | None = None,
+) -> NewOrder:
+    ingested = isinstance(data, OrderImport)
+    content = prepare_content(organization, data, ingested=ingested, phone_region=phone_region)
+    order_id = new_order_id()
+    keys = {"organization_id": organization.id, "order_id": order_id}
+    created = data.created or now
+    statuses = {
+        StatusField.STATUS: data.status,
+        StatusField.PAYMENT_STATUS: data.payment_status,
+        StatusField.FULFILLMENT_STATUS: data.fulfillment_status,
+    }
+    row = {
+        "organization_id": organization.id,
+        "id": order_id,
+        **content.columns,
+        **{f.value: value for f, value in statuses.items()},
+        "created": created,
+        "updated": (data.updated if isinstance(data, OrderImport) else None) or now,
+    }
+    if isinstance(data, OrderImport) and data.status_history:
+        # An imported order brings its own history (a backup restored keeps its past).
+        history = [
+            {
+                **keys,
+                "seq": seq,
+                "field": entry.field.value,
+                "from_value": entry.from_,
+                "to_value": entry.to,
+                "at": entry.at,
+                "source": entry.source,
+            }
+            for seq, entry in enumerate(data.status_history, start=1)
+        ]
+    else:
+        history = [
+            {
+                **keys,
+                "seq": seq,
+                "field": f.value,
+                "from_value": None,
+                "to_value": value.value,
+                "at": now,
+                "source": change_source,
+            }
+            for seq, (f, value) in enumerate(statuses.items(), start=1)
+        ]
+    items = [{**keys, **item} for item in content.line_items]
+    return NewOrder(row=row, line_items=items, history=history)
+
+
+def insert(session: Session, new_orders: list[NewOrder]) -> None:
+    repository.insert_orders(
+        session,
+        [o.row for o in new_orders],
+        [item for o in new_orders for item in o.line_items],
+        [entry for o in new_orders for entry in o.history],
+    )
+
+
+def create_order(
+    session: Session,
+    organization: Organization,
+    data: OrderCreate,
+    *,
+    change_source: str = SOURCE_API,
+) -> str:
+    """Insert a new order; returns its id."""
+    new = new_order(organization, data, change_source, utc_now())
+    key = new.external_key
+    if key is None:  # nothing unique to collide with: no savepoint needed
+        insert(session, [new])
+        return str(new.row["id"])
+    refuse_duplicate(session, organization, key)
+    try:
+        with session.begin_nested():
+            insert(session, [new])
+    except IntegrityError:
+        # Another request created the same external order between our check and insert.
+        refuse_duplicate(session, organization, key)
+        raise
+    return str(new.row["id"])
+
+
+def refuse_duplicate(session: Session, organization: Organization, key: tuple[str, str]) -> None:
+    existing = repository.find_by_external_ids(session, organization.id, [key])
+    if key in existing:
+        raise DuplicateOrder(details={"id": existing[key], "source": key[0], "external_id": key[1]})
+
+
+def bulk_create(session: Session, organization: Organization, items: Sequence[Any]) -> BulkOutcome:
+    """Create each valid item; the others are reported by their index."""
+    check_bulk_size(items, "body")
+    outcome = BulkOutcome(ids={})
+    now = utc_now()
+    candidates: dict[int, NewOrder] = {}
+    for index, raw in enumerate(items):
+        try:
+            data = OrderCreate.model_validate(raw)
+            candidates[index] = new_order(organization, data, SOURCE_BULK, now)
+        except ValidationError as exc:
+            details = validation_details(exc.errors())
+            outcome.errors[str(index)] = describe_error(ValidationFailed(details=details))
+        except OrderlyError as exc:
+            outcome.errors[str(index)] = describe_error(exc)
+
+    keys = [key for new in candidates.values() if (key := new.external_key) is not None]
+    existing = repository.find_by_external_ids(session, organization.id, keys)
+    seen: dict[tuple[str, str], int] = {}
+    accepted: dict[int, NewOrder] = {}
+    for index, new in candidates.items():
+        key = new.external_key
+        if key is not None and key in existing:
+            outcome.errors[str(index)] = describe_error(
+                DuplicateOrder(details={"id": existing[key]})
+            )
+        elif key is not None and key in seen:
+            outcome.errors[str(index)] = f"Duplicate of item {seen[key]} in this request"
+        else:
+            if key is not None:
+                seen[key] = index
+            accepted[index] = new
+
+    try:
+        with session.begin_nested():
+            insert(session, list(accepted.values()))
+    except IntegrityError:
+        # A concurrent writer took some external ids: fall back to one savepoint per order.
+        for index, new in list(accepted.items()):
+            try:
+                with session.begin_nested():
+                    insert(session, [new])
+            except IntegrityError:
+                outcome.errors[str(index)] = DuplicateOrder.message
+                del accepted[index]
+
+    assert outcome.ids is not None
+    for index, new in sorted(accepted.items()):
+        outcome.ids[str(index)] = new.row["id"]
+    outcome.succeeded = len(accepted)
+    outcome.errors = dict(sorted(outcome.errors.items(), key=lambda kv: int(kv[0])))
+    return outcome
+
+
+def get_order(
+    session: Session, organization: Organization, order_id: str, *, for_update: bool = False
+) -> Order:
+    order = None
+    if is_order_id(order_id):
+        order = repository.get_order(session, organization.id, order_id, for_update=for_update)
+    if order is None:
+        raise OrderNotFound(details={"id": order_id})
+    return order
+
+
+def get_document(session: Session, organization: Organization, order_id: str) -> dict[str, Any]:
+    """The order as ``GET /orders/{id}`` shows it, with its status history."""
+    rows = (
+        repository.order_rows(session, organization.id, [order_id], documents.ORDER_COLUMNS)
+        if is_order_id(order_id)
+        else []
+    )
+    if not rows:
+        raise OrderNotFound(details={"id": order_id})
+    return documents.build(session, organization.id, rows, history=True)[0]
+
+
+@dataclass
+class OrderPage:
+    orders: list[dict[str, Any]]  # documents, as the list shows them
+    total: int
+    next: Position | None  # where the next page starts, when there is one
+
+
+def _sort_value(row: Any, sort_field: str) -> Any:
+    """The value a keyset cursor holds, from a plain row (see ``repository._raw``)."""
+    value = getattr(row, sort_field)
+    if sort_field in ("created", "updated"):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if sort_field == "total_amount":
+        return money.from_storage(value)
+    return value
+
+
+def list_orders(session: Session, organization: Organization, query: ListQuery) -> OrderPage:
+    after = query.after
+    offset = 0 if after is not None else (query.page - 1) * query.limit
+    # One row more than asked for tells whether another page follows.
+    rows = repository.list_order_rows(
+        session,
+        organization.id,
+        query,
+        documents.ORDER_COLUMNS,
+        offset=offset,
+        limit=query.limit + 1,
+        after=after,
+    )
+    total = repository.count_orders(session, organization.id, query)
+    position = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        position = Position(sort=query.sort, value=_sort_value(last, query.sort_field), id=last.id)
+    page = documents.build(session, organization.id, rows, history=False)
+    return OrderPage(orders=page, total=total, next=position)
+
+
+def replace_line_items(session: Session, order: Order, line_items: list[dict[str, Any]]) -> None:
+    # Line items are keyed by position: drop the old rows before the new ones take their keys.
+    order.products.clear()
+    session.flush()
+    order.products.extend(
+        LineItem(organization_id=order.organization_id, order_id=order.id, **item)
+        for item in line_items
+    )
+
+
+def replace_order(
+    session: Session, organization: Organization, order_id: str, data: OrderUpdate
+) -> Order:
+    order = get_order(session, organization, order_id, for_update=True)
+    counted_as = repository.count_key(order)
+    changes = planned_changes(order, data)
+    content = prepare_content(organization, data)
+    key = (content.columns["source"], content.columns["external_id"])
+    if key[1] is not None and (key[0], key[1]) != (order.source, order.external_id):
+        refuse_duplicate(session, organization, key)
+
+    now = utc_now()
+    for name, value in content.columns.items():
+        setattr(order, name, value)
+    if data.created is not None:
+        order.created = data.created
+    replace_line_items(session, order, content.line_items)
+    apply_changes(order, changes, SOURCE_API, now)
+    order.updated = now
+    repository.record_count_change(
+        session, organization.id, counted_as, repository.count_key(order)
+    )
+    session.flush()
+    return order
+
+
+def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.StatusPlan:
+    """What ``wanted`` changes of an order in state ``current`` (statuses, source, id), or
+    ``InvalidTransition``; ``current`` is moved to the new state (for a later item of a bulk
+    request that names the same order)."""
+    changes = [(f.value, old, new) for f, old, new in planned_changes(current, wanted)]
+    before = repository.count_key(vars(current))
+    for name, _, new in changes:
+        setattr(current, name, new)
+    return repository.StatusPlan(order_id=current.id, before=before, changes=changes)
+
+
+def _locked_states(
+    session: Session, organization: Organization, order_ids: Sequence[str]
+) -> dict[str, SimpleNamespace]:
+    """The statuses and source of these orders, locked until the transaction ends."""
+    wanted = [order_id for order_id in dict.fromkeys(order_ids) if is_order_id(order_id)]
+    if not wanted:
+        return {}
+    rows = repository.order_rows(
+        session, organization.id, wanted, repository.STATUS_COLUMNS, lock=True
+    )
+    return {row.id: SimpleNamespace(**row._asdict()) for row in rows}
+
+
+def change_status(
+    session: Session, organization: Organization, order_id: str, data: StatusUpdate
+) -> str:
+    """Change an order's statuses as the transition table allows; returns its id."""
+    current = _locked_states(session, organization, [order_id]).get(order_id)
+    if current is None:
+        raise OrderNotFound(details={"id": order_id})
+    plan = _status_plan(current, data)
+    repository.change_statuses(session, organization.id, [plan], source=SOURCE_API, at=utc_now())
+    return order_id
+
+
+def bulk_change_status(
+    session: Session, organization: Organization, updates: Sequence[Any]
+) -> BulkOutcome:
+    check_bulk_size(updates, "updates")
+    outcome = BulkOutcome()
+    parsed: list[tuple[str, BulkStatusItem]] = []
+    for index, raw in enumerate(updates):
+        key = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            item = BulkStatusItem.model_validate(raw)
+            parsed.append((item.id, item))
+        except ValidationError as exc:
+            error = ValidationFailed(details=validation_details(exc.errors()))
+            outcome.errors[key or str(index)] = describe_error(error)
+
+    states = _locked_states(session, organization, [order_id for order_id, _ in parsed])
+    plans = []
+    for order_id, item in parsed:
+        current = states.get(order_id)
+        if current is None:
+            outcome.errors[order_id] = OrderNotFound.message
+            continue
+        try:
+            plans.append(_status_plan(current, item))
+        except InvalidTransition as exc:
+            outcome.errors[order_id] = describe_error(exc)
+            continue
+        outcome.succeeded += 1
+    repository.change_statuses(session, organization.id, plans, source=SOURCE_BULK, at=utc_now())
+    return outcome
+
+
+def delete_order(session: Session, organization: Organization, order_id: str) -> None:
+    if not is_order_id(order_id) or not repository.delete_orders(
+        session, organization.id, [order_id]
+    ):
+        raise OrderNotFound(details={"id": order_id})
+
+
+def bulk_delete(session: Session, organization: Organization, ids: Sequence[str]) -> BulkOutcome:
+    check_bulk_size(ids, "ids")
+    unique_ids = list(dict.fromkeys(ids))  # naming an order twice deletes it once
+    deleted = repository.delete_orders(
+        session, organization.id, [i for i in unique_ids if is_order_id(i)]
+    )
+    outcome = BulkOutcome(succeeded=len(deleted))
+    for order_id in unique_ids:
+        if order_id not in deleted:
+            outcome.errors[order_id] = OrderNotFound.message
+    return outcome
