@@ -32,7 +32,7 @@ from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
 from orderly.auth import service as auth
 from orderly.core.db import get_engine, migrate, session_factory
-from orderly.orders.models import Order
+from orderly.orders.models import OrderRow
 from tests.factories import order_fields, order_payload
 from tests.support.postgres import free_port, postgres_server
 
@@ -77,7 +77,7 @@ def seed(url: str, total: int) -> str:
         others = [auth.get_or_create_organization(session, f"org{i}") for i in range(1, 10)]
         token = auth.mint_token(session, big, "bench").secret
         session.commit()
-        present = session.scalar(select(func.count()).select_from(Order)) or 0
+        present = session.scalar(select(func.count()).select_from(OrderRow)) or 0
     per_other = (total - total // 2) // len(others)
     if present < total // 2 + per_other * len(others):
         started = time.perf_counter()
@@ -155,7 +155,7 @@ def order_ids(url: str, token: str) -> list[str]:
     with session_factory(url)() as session:
         return list(
             session.scalars(
-                select(Order.id).where(Order.organization_id == organization_id).limit(5000)
+                select(OrderRow.id).where(OrderRow.organization_id == organization_id).limit(5000)
             )
         )
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bench.__main__ import database, seed, serve
 from orderly.core.db import get_engine, session_factory
 from orderly.export.columns import ORDER_COLUMNS
-from orderly.orders.models import Order
+from orderly.orders.models import OrderRow
 from tests.export.test_cli import peak_rss_mb
 
 FORMATS = ("csv", "jsonl", "xlsx", "parquet")
@@ -85,8 +85,8 @@ def api_rate(base: str, token: str, fmt: str) -> tuple[float, int]:
 
 def organization_size(url: str, organization_id: str) -> int:
     with session_factory(url)() as session:
-        query = select(func.count()).select_from(Order)
-        return session.scalar(query.where(Order.organization_id == organization_id)) or 0
+        query = select(func.count()).select_from(OrderRow)
+        return session.scalar(query.where(OrderRow.organization_id == organization_id)) or 0
 
 
 def measure(backend: str, url: str, token: str) -> list[str]:

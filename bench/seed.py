@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from orderly.core import money
 from orderly.core.ids import new_order_id
-from orderly.orders.models import LineItem, Order, StatusChange
+from orderly.orders.models import LineItemRow, OrderRow, StatusChange
 from orderly.orders.service import search_text
 
 FIRST = [
@@ -79,8 +79,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN_SECONDS = 2 * 365 * 24 * 3600
 
 # Rows below are built in the table's column order.
-ORDER_COLUMNS = [c.key for c in Order.__table__.columns]
-ITEM_COLUMNS = [c.key for c in LineItem.__table__.columns]
+ORDER_COLUMNS = [c.key for c in OrderRow.__table__.columns]
+ITEM_COLUMNS = [c.key for c in LineItemRow.__table__.columns]
 HISTORY_COLUMNS = [c.key for c in StatusChange.__table__.columns]
 
 

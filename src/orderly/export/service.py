@@ -19,7 +19,7 @@ from orderly.export.formats import Format
 from orderly.orders import documents, repository
 from orderly.orders.documents import FIXED, money_text, time_text
 from orderly.orders.filters import OrderFilters
-from orderly.orders.models import Order
+from orderly.orders.models import OrderRow
 
 BATCH_SIZE = 2000
 _MONEY = documents.MONEY_FIELDS
@@ -52,7 +52,7 @@ def count(session: Session, plan: ExportPlan) -> int:
 
 
 # What an order row carries: every order column but search_text, which is internal.
-_ORDER_FIELDS = tuple(c.key for c in Order.__table__.columns if c.key != "search_text")
+_ORDER_FIELDS = tuple(c.key for c in OrderRow.__table__.columns if c.key != "search_text")
 
 
 def _batches(

@@ -38,7 +38,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # could not be mapped; can be replayed after a fix
 
 
-class Connection(Base):
+class ConnectionRow(Base):
     """One store of one platform sending webhooks into an organization."""
 
     __tablename__ = "integrations"
@@ -55,7 +55,7 @@ class Connection(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Delivery(Base):
+class DeliveryRow(Base):
     """The inbox: every webhook request as received, stored before it is processed."""
 
     __tablename__ = "deliveries"

@@ -6,23 +6,23 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
-from orderly.integrations.models import Connection, Delivery, Outcome
+from orderly.integrations.models import ConnectionRow, DeliveryRow, Outcome
 
 
 def find_connections_with_organizations(
     session: Session, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[Connection, Organization]]:
+) -> dict[tuple[str, str], tuple[ConnectionRow, Organization]]:
     """Connections (with their organizations) by ``(organization_id, connection_id)``."""
     wanted = set(keys)
     if not wanted:
         return {}
     # Both columns as plain IN lists (the primary key is walked); pairs are matched below.
     query = (
-        select(Connection, Organization)
-        .join(Organization, Organization.id == Connection.organization_id)
+        select(ConnectionRow, Organization)
+        .join(Organization, Organization.id == ConnectionRow.organization_id)
         .where(
-            Connection.organization_id.in_({organization for organization, _ in wanted}),
-            Connection.id.in_({connection for _, connection in wanted}),
+            ConnectionRow.organization_id.in_({organization for organization, _ in wanted}),
+            ConnectionRow.id.in_({connection for _, connection in wanted}),
         )
     )
     found = {}
@@ -33,15 +33,17 @@ def find_connections_with_organizations(
     return found
 
 
-def get_connection(session: Session, organization_id: str, connection_id: str) -> Connection | None:
-    return session.get(Connection, (organization_id, connection_id))
+def get_connection(
+    session: Session, organization_id: str, connection_id: str
+) -> ConnectionRow | None:
+    return session.get(ConnectionRow, (organization_id, connection_id))
 
 
-def list_connections(session: Session, organization_id: str) -> Sequence[Connection]:
+def list_connections(session: Session, organization_id: str) -> Sequence[ConnectionRow]:
     query = (
-        select(Connection)
-        .where(Connection.organization_id == organization_id)
-        .order_by(Connection.created, Connection.id)
+        select(ConnectionRow)
+        .where(ConnectionRow.organization_id == organization_id)
+        .order_by(ConnectionRow.created, ConnectionRow.id)
     )
     return session.scalars(query).all()
 
@@ -49,13 +51,14 @@ def list_connections(session: Session, organization_id: str) -> Sequence[Connect
 def delete_connection(session: Session, organization_id: str, connection_id: str) -> bool:
     # Deliveries go first: SQLite enforces the cascade, but sharded PostgreSQL may not have it.
     session.execute(
-        delete(Delivery).where(
-            Delivery.organization_id == organization_id, Delivery.connection_id == connection_id
+        delete(DeliveryRow).where(
+            DeliveryRow.organization_id == organization_id,
+            DeliveryRow.connection_id == connection_id,
         )
     )
     result = session.execute(
-        delete(Connection).where(
-            Connection.organization_id == organization_id, Connection.id == connection_id
+        delete(ConnectionRow).where(
+            ConnectionRow.organization_id == organization_id, ConnectionRow.id == connection_id
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -63,15 +66,15 @@ def delete_connection(session: Session, organization_id: str, connection_id: str
 
 def find_processed_event(
     session: Session, organization_id: str, connection_id: str, event_id: str
-) -> Delivery | None:
+) -> DeliveryRow | None:
     """An earlier delivery of the same platform event that reached an order."""
     query = (
-        select(Delivery)
+        select(DeliveryRow)
         .where(
-            Delivery.organization_id == organization_id,
-            Delivery.connection_id == connection_id,
-            Delivery.event_id == event_id,
-            Delivery.order_id.is_not(None),
+            DeliveryRow.organization_id == organization_id,
+            DeliveryRow.connection_id == connection_id,
+            DeliveryRow.event_id == event_id,
+            DeliveryRow.order_id.is_not(None),
         )
         .limit(1)
     )
@@ -86,27 +89,27 @@ def list_deliveries(
     *,
     offset: int,
     limit: int,
-) -> tuple[Sequence[Delivery], int]:
+) -> tuple[Sequence[DeliveryRow], int]:
     """A page of deliveries, newest first, and how many there are in all."""
     conditions = [
-        Delivery.organization_id == organization_id,
-        Delivery.connection_id == connection_id,
+        DeliveryRow.organization_id == organization_id,
+        DeliveryRow.connection_id == connection_id,
     ]
     if outcome is not None:
-        conditions.append(Delivery.outcome == outcome.value)
+        conditions.append(DeliveryRow.outcome == outcome.value)
     page = session.scalars(
-        select(Delivery)
+        select(DeliveryRow)
         .where(*conditions)
-        .order_by(Delivery.received.desc(), Delivery.id.desc())
+        .order_by(DeliveryRow.received.desc(), DeliveryRow.id.desc())
         .offset(offset)
         .limit(limit)
     ).all()
-    total = session.scalar(select(func.count()).select_from(Delivery).where(*conditions)) or 0
+    total = session.scalar(select(func.count()).select_from(DeliveryRow).where(*conditions)) or 0
     return page, total
 
 
 def get_delivery(
     session: Session, organization_id: str, connection_id: str, delivery_id: str
-) -> Delivery | None:
-    delivery = session.get(Delivery, (organization_id, delivery_id))
+) -> DeliveryRow | None:
+    delivery = session.get(DeliveryRow, (organization_id, delivery_id))
     return delivery if delivery is not None and delivery.connection_id == connection_id else None

@@ -13,7 +13,7 @@ from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError, Unauthorized, envelope
 from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.integrations import service
-from orderly.integrations.models import Connection as ConnectionRow
+from orderly.integrations.models import ConnectionRow
 from orderly.integrations.schemas import (
     Connection,
     ConnectionCreate,

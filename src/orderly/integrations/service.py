@@ -22,7 +22,7 @@ from orderly.core.errors import Conflict, NotFound, OrderlyError, validation_det
 from orderly.core.http import parse_json
 from orderly.core.ids import new_keyed_id, organization_of, random_token
 from orderly.integrations import repository
-from orderly.integrations.models import Connection, Delivery, Outcome, Platform
+from orderly.integrations.models import ConnectionRow, DeliveryRow, Outcome, Platform
 from orderly.integrations.platforms import PLATFORMS
 from orderly.integrations.platforms.base import MappingFailed, PlatformOrder, Unverified
 from orderly.integrations.schemas import ConnectionCreate, DeliveryQuery
@@ -54,11 +54,11 @@ class NotReplayable(Conflict):
 
 @dataclass(frozen=True)
 class NewConnection:
-    connection: Connection
+    connection: ConnectionRow
     secret: str  # shown once
 
 
-def webhook_url(connection: Connection, base_url: str) -> str:
+def webhook_url(connection: ConnectionRow, base_url: str) -> str:
     """Where the platform sends this connection's webhooks: under ``ORDERLY_PUBLIC_URL`` when
     it is set, else under ``base_url`` (the address the asker reached this service at)."""
     base = (get_settings().public_url or base_url).rstrip("/")
@@ -77,7 +77,7 @@ def create_connection(
     session: Session, organization: Organization, data: ConnectionCreate
 ) -> NewConnection:
     secret = data.secret or random_token(40)
-    connection = Connection(
+    connection = ConnectionRow(
         organization_id=organization.id,
         id=new_keyed_id(_CONNECTION_PREFIX, organization.id, _CONNECTION_RANDOM_LENGTH),
         platform=data.platform.value,
@@ -90,11 +90,13 @@ def create_connection(
     return NewConnection(connection=connection, secret=secret)
 
 
-def list_connections(session: Session, organization: Organization) -> Sequence[Connection]:
+def list_connections(session: Session, organization: Organization) -> Sequence[ConnectionRow]:
     return repository.list_connections(session, organization.id)
 
 
-def get_connection(session: Session, organization: Organization, connection_id: str) -> Connection:
+def get_connection(
+    session: Session, organization: Organization, connection_id: str
+) -> ConnectionRow:
     connection = repository.get_connection(session, organization.id, connection_id)
     if connection is None:
         raise IntegrationNotFound(details={"id": connection_id})
@@ -119,7 +121,7 @@ class Incoming:
     body: bytes
 
 
-Received = Delivery | OrderlyError | None  # the stored delivery, why none was stored, or a ping
+Received = DeliveryRow | OrderlyError | None  # the stored delivery, why none was stored, or a ping
 
 
 def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -131,7 +133,7 @@ def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass
 class _ToIngest:
-    delivery: Delivery
+    delivery: DeliveryRow
     organization: Organization
     request: orders.IngestRequest
 
@@ -178,20 +180,20 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
         if mapped is not None:
             to_ingest.append(_ToIngest(delivery, organization, mapped))
     _ingest(session, to_ingest)
-    stored = [r for r in results if isinstance(r, Delivery)]
+    stored = [r for r in results if isinstance(r, DeliveryRow)]
     session.add_all(stored)
     session.flush()
     return results
 
 
-def _new_delivery(connection: Connection, request: Incoming) -> Delivery:
-    return Delivery(
+def _new_delivery(connection: ConnectionRow, request: Incoming) -> DeliveryRow:
+    return DeliveryRow(
         organization_id=connection.organization_id,
         id=f"dlv_{random_token(20)}",
         connection_id=connection.id,
         received=utc_now(),
         event_id=_clip(
-            PLATFORMS[Platform(connection.platform)].event_id(request.headers), Delivery.event_id
+            PLATFORMS[Platform(connection.platform)].event_id(request.headers), DeliveryRow.event_id
         ),
         headers=_stored_headers(request.headers),
         body=request.body,
@@ -201,7 +203,7 @@ def _new_delivery(connection: Connection, request: Incoming) -> Delivery:
     )
 
 
-def _is_duplicate(session: Session, delivery: Delivery) -> bool:
+def _is_duplicate(session: Session, delivery: DeliveryRow) -> bool:
     """Whether the platform's event id names an event that already reached an order."""
     if not delivery.event_id:
         return False
@@ -218,7 +220,7 @@ def _is_duplicate(session: Session, delivery: Delivery) -> bool:
 
 def replay(
     session: Session, organization: Organization, connection_id: str, delivery_id: str
-) -> Delivery:
+) -> DeliveryRow:
     """Process a stored delivery again, with the mapping as it is now."""
     connection = get_connection(session, organization, connection_id)
     delivery = get_delivery(session, organization, connection_id, delivery_id)
@@ -231,19 +233,19 @@ def replay(
     return delivery
 
 
-def _map(delivery: Delivery, connection: Connection) -> orders.IngestRequest | None:
+def _map(delivery: DeliveryRow, connection: ConnectionRow) -> orders.IngestRequest | None:
     """Read the delivery's order; ``None`` (and the outcome set) when there is none to take."""
     handler = PLATFORMS[Platform(connection.platform)]
     delivery.attempts += 1
     delivery.error, delivery.processed = None, utc_now()
     try:
         payload = _parse_body(delivery.body)
-        delivery.topic = _clip(handler.topic(delivery.headers, payload), Delivery.topic)
+        delivery.topic = _clip(handler.topic(delivery.headers, payload), DeliveryRow.topic)
         mapped = handler.to_order(payload, delivery.topic)
         if mapped is None:
             delivery.outcome = Outcome.IGNORED.value
             return None
-        delivery.external_id = _clip(mapped.external_id, Delivery.external_id)
+        delivery.external_id = _clip(mapped.external_id, DeliveryRow.external_id)
         return _ingest_request(connection.platform, mapped)
     except (MappingFailed, ValidationError) as exc:
         _failed(delivery, exc)
@@ -287,7 +289,7 @@ def _ingest_alone(
         return exc
 
 
-def _failed(delivery: Delivery, exc: Exception) -> None:
+def _failed(delivery: DeliveryRow, exc: Exception) -> None:
     delivery.outcome, delivery.error = Outcome.FAILED.value, _describe(exc)
 
 
@@ -345,7 +347,7 @@ def _describe(exc: Exception) -> str:
 
 @dataclass(frozen=True)
 class DeliveryPage:
-    deliveries: Sequence[Delivery]
+    deliveries: Sequence[DeliveryRow]
     total: int
     has_next: bool
 
@@ -369,7 +371,7 @@ def list_deliveries(
 
 def get_delivery(
     session: Session, organization: Organization, connection_id: str, delivery_id: str
-) -> Delivery:
+) -> DeliveryRow:
     delivery = repository.get_delivery(session, organization.id, connection_id, delivery_id)
     if delivery is None:
         raise DeliveryNotFound(details={"id": delivery_id})

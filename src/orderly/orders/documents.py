@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from orderly.core import money
 from orderly.core.http import dump_json
 from orderly.orders import repository
-from orderly.orders.models import LineItem, StatusChange
+from orderly.orders.models import LineItemRow, StatusChange
 from orderly.orders.schemas import OrderDetail
 
 MONEY_FIELDS = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
@@ -61,7 +61,7 @@ def time_text(value: str) -> str:
 # Rows are read by position: a SQLAlchemy row's attribute access costs more than building the
 # whole document. Positions follow the columns each query selects.
 _O = {name: i for i, name in enumerate(ORDER_COLUMNS)}
-_L = {column.key: i for i, column in enumerate(LineItem.__table__.columns)}
+_L = {column.key: i for i, column in enumerate(LineItemRow.__table__.columns)}
 _H = {column.key: i for i, column in enumerate(StatusChange.__table__.columns)}
 
 

@@ -35,7 +35,7 @@ def _status_column(enum: type[Any], name: str) -> Enum:
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
-class Order(Base):
+class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
@@ -80,8 +80,8 @@ class Order(Base):
     # The source platform's own time of the state we hold: an older webhook event is not applied.
     source_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    products: Mapped[list["LineItem"]] = relationship(
-        order_by="LineItem.position", cascade="all, delete-orphan", lazy="raise"
+    products: Mapped[list["LineItemRow"]] = relationship(
+        order_by="LineItemRow.position", cascade="all, delete-orphan", lazy="raise"
     )
     status_history: Mapped[list["StatusChange"]] = relationship(
         order_by="StatusChange.seq", cascade="all, delete-orphan", lazy="raise"
@@ -107,7 +107,7 @@ class _PartOfOrder:
     order_id: Mapped[str] = mapped_column(String(17), primary_key=True, sort_order=-1)
 
 
-class LineItem(_PartOfOrder, Base):
+class LineItemRow(_PartOfOrder, Base):
     __tablename__ = "order_line_items"
 
     position: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -42,7 +42,7 @@ from orderly.core import money
 from orderly.core.db import Base, Money, UTCDateTime
 from orderly.core.text import fold_for_search, like_pattern
 from orderly.orders.filters import OrderFilters, Position
-from orderly.orders.models import LineItem, Order, OrderCount, StatusChange
+from orderly.orders.models import LineItemRow, OrderCount, OrderRow, StatusChange
 
 
 def _table(model: type[Base]) -> Table:
@@ -58,7 +58,7 @@ _TRIGRAM = 3
 _SQLITE_SEARCH = text("SELECT rowid FROM orders_search WHERE orders_search MATCH :phrase").columns(
     column("rowid")
 )
-_ORDERS = _table(Order).c
+_ORDERS = _table(OrderRow).c
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def _after(sort: str, after_kind: str) -> ColumnElement[bool]:
 def _load_children(
     session: Session,
     organization_id: str,
-    orders: Sequence[Order],
+    orders: Sequence[OrderRow],
     *,
     products: bool = True,
     history: bool = False,
@@ -179,7 +179,7 @@ def _load_children(
     ids = [order.id for order in orders]
     relations: list[tuple[str, Any, Any]] = []
     if products:
-        relations.append(("products", LineItem, LineItem.position))
+        relations.append(("products", LineItemRow, LineItemRow.position))
     if history:
         relations.append(("status_history", StatusChange, StatusChange.seq))
     for attribute, model, position in relations:
@@ -195,7 +195,7 @@ def _load_children(
             set_committed_value(order, attribute, children[order.id])
 
 
-ORDER_COLUMN_NAMES = tuple(c.key for c in _table(Order).columns)
+ORDER_COLUMN_NAMES = tuple(c.key for c in _table(OrderRow).columns)
 
 
 def list_order_rows(
@@ -232,7 +232,7 @@ def _page_of(shape: tuple[Any, ...], columns: tuple[str, ...]) -> Any:
 @lru_cache(maxsize=32)
 def _rows_by_id(dialect: str, columns: tuple[str, ...], lock: bool) -> Any:
     """Built once per shape: a statement rebuilt per request costs more than running it."""
-    table = _table(Order)
+    table = _table(OrderRow)
     query = select(*(_raw(table.c[name], dialect) for name in columns)).where(
         table.c.organization_id == bindparam("organization_id"),
         table.c.id.in_(bindparam("ids", expanding=True)),
@@ -297,7 +297,7 @@ def _places_by_currency() -> ColumnElement[Any]:
         for code in money.priceable_currencies()
         if (places := money.currency_places(code)) != 2
     }
-    return case(unusual, value=Order.currency, else_=2)
+    return case(unusual, value=OrderRow.currency, else_=2)
 
 
 def _csv_text(column: Any, places: ColumnElement[Any]) -> Any:
@@ -342,7 +342,7 @@ def copy_orders_csv(
 
 @lru_cache(maxsize=8)
 def _children_of(dialect: str, history: bool) -> Any:
-    model: Any = StatusChange if history else LineItem
+    model: Any = StatusChange if history else LineItemRow
     table = _table(model)
     return (
         select(*(_raw(c, dialect) for c in table.columns))
@@ -382,7 +382,7 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
 
 @lru_cache(maxsize=512)
 def _count_of(shape: tuple[Any, ...]) -> Any:
-    return select(func.count()).select_from(_table(Order)).where(*_where(shape))
+    return select(func.count()).select_from(_table(OrderRow)).where(*_where(shape))
 
 
 @lru_cache(maxsize=32)
@@ -409,7 +409,7 @@ _COUNTED = ("status", "payment_status", "fulfillment_status", "source")
 _COUNT_SHARDS = 8
 
 
-def count_key(order: Order | dict[str, Any]) -> CountKey:
+def count_key(order: OrderRow | dict[str, Any]) -> CountKey:
     get = order.get if isinstance(order, dict) else lambda name: getattr(order, name)
     status, payment_status, fulfillment_status, source = (str(get(name)) for name in _COUNTED)
     return status, payment_status, fulfillment_status, source
@@ -473,7 +473,7 @@ class StatusPlan:
 
 @lru_cache(maxsize=4)
 def _status_update(dialect: str) -> Any:
-    table = _table(Order)
+    table = _table(OrderRow)
     return (
         update(table)
         .where(
@@ -566,10 +566,10 @@ def change_statuses(
 
 def get_order(
     session: Session, organization_id: str, order_id: str, *, for_update: bool = False
-) -> Order | None:
+) -> OrderRow | None:
     query = (
-        select(Order)
-        .where(Order.organization_id == organization_id, Order.id == order_id)
+        select(OrderRow)
+        .where(OrderRow.organization_id == organization_id, OrderRow.id == order_id)
         .execution_options(populate_existing=True)
     )
     if for_update:
@@ -582,14 +582,14 @@ def get_order(
 
 def find_by_external_id(
     session: Session, organization_id: str, source: str, external_id: str
-) -> Order | None:
+) -> OrderRow | None:
     """The order with this source and external id, locked for update, with its children."""
     query = (
-        select(Order)
+        select(OrderRow)
         .where(
-            Order.organization_id == organization_id,
-            Order.source == source,
-            Order.external_id == external_id,
+            OrderRow.organization_id == organization_id,
+            OrderRow.source == source,
+            OrderRow.external_id == external_id,
         )
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -602,10 +602,10 @@ def find_by_external_id(
 
 def get_orders_with_history(
     session: Session, organization_id: str, order_ids: Iterable[str]
-) -> dict[str, Order]:
+) -> dict[str, OrderRow]:
     query = (
-        select(Order)
-        .where(Order.organization_id == organization_id, Order.id.in_(list(order_ids)))
+        select(OrderRow)
+        .where(OrderRow.organization_id == organization_id, OrderRow.id.in_(list(order_ids)))
         .with_for_update()
     )
     orders = session.scalars(query).all()
@@ -627,10 +627,10 @@ def find_by_external_ids(
     for source, wanted in by_source.items():
         ordered = sorted(wanted)
         for start in range(0, len(ordered), 500):
-            query = select(Order.external_id, Order.id).where(
-                Order.organization_id == organization_id,
-                Order.source == source,
-                Order.external_id.in_(ordered[start : start + 500]),
+            query = select(OrderRow.external_id, OrderRow.id).where(
+                OrderRow.organization_id == organization_id,
+                OrderRow.source == source,
+                OrderRow.external_id.in_(ordered[start : start + 500]),
             )
             for row in session.execute(query):
                 found[(source, row.external_id or "")] = row.id
@@ -648,10 +648,10 @@ def insert_orders(
         return
     # Core inserts of plain rows: the ORM's per-object bookkeeping is not needed for new rows.
     connection = session.connection()
-    connection.execute(insert(_table(Order)), orders)
+    connection.execute(insert(_table(OrderRow)), orders)
     adjust_counts(session, orders[0]["organization_id"], Counter(count_key(o) for o in orders))
     if line_items:
-        connection.execute(insert(_table(LineItem)), line_items)
+        connection.execute(insert(_table(LineItemRow)), line_items)
     if history:
         connection.execute(insert(_table(StatusChange)), history)
 
@@ -666,7 +666,7 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
     """
     if not order_ids:
         return set()
-    table = _table(Order)
+    table = _table(OrderRow)
     statement = (
         delete(table)
         .where(table.c.organization_id == organization_id, table.c.id.in_(order_ids))

@@ -15,7 +15,7 @@ from orderly.core.errors import (
     OrderlyError,
 )
 from orderly.orders import repository
-from orderly.orders.models import LineItem
+from orderly.orders.models import LineItemRow
 from orderly.orders.schemas import (
     OrderImport,
 )
@@ -172,7 +172,7 @@ def ingest_orders(
     return cast(list[Ingested | OrderlyError], results)
 
 
-def _line_values(items: Sequence[LineItem | dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _line_values(items: Sequence[LineItemRow | dict[str, Any]]) -> list[tuple[Any, ...]]:
     names = ("product_id", "name", "quantity", "price", "total")
     return [
         tuple(item[n] if isinstance(item, dict) else getattr(item, n) for n in names)

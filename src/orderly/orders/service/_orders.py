@@ -21,7 +21,7 @@ from orderly.core.errors import (
 from orderly.core.ids import is_order_id, new_order_id
 from orderly.orders import documents, repository
 from orderly.orders.filters import ListQuery, Position
-from orderly.orders.models import LineItem, Order, StatusChange
+from orderly.orders.models import LineItemRow, OrderRow, StatusChange
 from orderly.orders.schemas import (
     BulkStatusItem,
     OrderCreate,
@@ -44,7 +44,7 @@ from orderly.orders.statuses import StatusField, is_allowed
 
 
 def planned_changes(
-    order: Order | SimpleNamespace, wanted: StatusUpdate | OrderUpdate
+    order: OrderRow | SimpleNamespace, wanted: StatusUpdate | OrderUpdate
 ) -> list[tuple[StatusField, str, str]]:
     """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
     changes = []
@@ -63,7 +63,7 @@ def planned_changes(
 
 
 def apply_changes(
-    order: Order, changes: list[tuple[StatusField, str, str]], source: str, now: datetime
+    order: OrderRow, changes: list[tuple[StatusField, str, str]], source: str, now: datetime
 ) -> None:
     seq = len(order.status_history)
     for status_field, old, new in changes:
@@ -249,7 +249,7 @@ def bulk_create(session: Session, organization: Organization, items: Sequence[An
 
 def get_order(
     session: Session, organization: Organization, order_id: str, *, for_update: bool = False
-) -> Order:
+) -> OrderRow:
     order = None
     if is_order_id(order_id):
         order = repository.get_order(session, organization.id, order_id, for_update=for_update)
@@ -310,19 +310,19 @@ def list_orders(session: Session, organization: Organization, query: ListQuery) 
     return OrderPage(orders=page, total=total, next=position)
 
 
-def replace_line_items(session: Session, order: Order, line_items: list[dict[str, Any]]) -> None:
+def replace_line_items(session: Session, order: OrderRow, line_items: list[dict[str, Any]]) -> None:
     # Line items are keyed by position: drop the old rows before the new ones take their keys.
     order.products.clear()
     session.flush()
     order.products.extend(
-        LineItem(organization_id=order.organization_id, order_id=order.id, **item)
+        LineItemRow(organization_id=order.organization_id, order_id=order.id, **item)
         for item in line_items
     )
 
 
 def replace_order(
     session: Session, organization: Organization, order_id: str, data: OrderUpdate
-) -> Order:
+) -> OrderRow:
     order = get_order(session, organization, order_id, for_update=True)
     counted_as = repository.count_key(order)
     changes = planned_changes(order, data)
