@@ -66,8 +66,9 @@ def serve(
         int | None, typer.Option(help="Worker processes; default: one per core.", min=1)
     ] = None,
 ) -> None:
-    """Run the HTTP API (migrating the database first)."""
+    """Run the HTTP API (migrating the database and refreshing its statistics first)."""
     migrate()
+    analyze()
     uvicorn.run(
         "orderly.app:create_app",
         factory=True,
@@ -282,7 +283,7 @@ def import_command(
                 err.print(f"row {row}: {message}")
             err.print(f"[red]{len(outcome.errors)} bad rows; nothing was imported.[/red]")
             raise typer.Exit(1)
-    analyze()  # the planner should know the new rows at once, not after autovacuum's next turn
+    analyze()  # the planner should know the new rows at once
     err.print(f"Imported {outcome.imported:,} orders into {organization.slug}.")
 
 
