@@ -116,12 +116,7 @@ def serve(url: str, workers: int = 1) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            time.sleep(0.1)
+        throughput_.wait_until_up(base)
         yield base
     finally:
         process.terminate()

@@ -83,6 +83,16 @@ def wrk(base: str, case: Case, token: str, *, connections: int, seconds: int) ->
     )
 
 
+def wait_until_up(base: str, seconds: float = 60) -> None:
+    """Until ``base`` answers ``GET /healthz`` (at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            httpx.get(f"{base}/healthz")
+            return
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def floor_server(answers: dict[str, bytes], workers: int) -> Iterator[str]:
     """``bench/floor.py`` answering ``answers`` ("METHOD /path prefix" → bytes)."""
@@ -113,12 +123,7 @@ def floor_server(answers: dict[str, bytes], workers: int) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                with contextlib.suppress(httpx.TransportError):
-                    httpx.get(f"{base}/healthz")
-                    break
-                time.sleep(0.1)
+            wait_until_up(base)
             yield base
         finally:
             process.terminate()

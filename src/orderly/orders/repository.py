@@ -61,6 +61,32 @@ _SQLITE_SEARCH = text("SELECT rowid FROM orders_search WHERE orders_search MATCH
 _ORDERS = _table(OrderRow).c
 
 
+# Filters that choose among a column's values: (query parameter, column). The maintained counts
+# have the same columns, so they serve these filters' totals.
+_VALUE_FILTERS = (
+    ("statuses", "status"),
+    ("payment_statuses", "payment_status"),
+    ("fulfillment_statuses", "fulfillment_status"),
+    ("sources", "source"),
+)
+
+
+def _chosen_values(organization_id: str, filters: OrderFilters) -> dict[str, Any]:
+    values: dict[str, Any] = {"organization_id": organization_id}
+    for name, _ in _VALUE_FILTERS:
+        if chosen := getattr(filters, name):
+            values[name] = chosen
+    return values
+
+
+def _value_conditions(columns: Any, names: Iterable[str]) -> list[ColumnElement[bool]]:
+    return [
+        columns[column].in_(bindparam(name, expanding=True))
+        for name, column in _VALUE_FILTERS
+        if name in names
+    ]
+
+
 @dataclass(frozen=True)
 class Filtered:
     """A filtered list's WHERE clause with its values apart: ``shape`` says which conditions
@@ -74,10 +100,7 @@ def filtered(
     organization_id: str, filters: OrderFilters, dialect: str, after: Position | None = None
 ) -> Filtered:
     """The filters of a list or export (and the keyset position to continue after)."""
-    values: dict[str, Any] = {"organization_id": organization_id}
-    for name in ("statuses", "payment_statuses", "fulfillment_statuses", "sources"):
-        if chosen := getattr(filters, name):
-            values[name] = chosen
+    values = _chosen_values(organization_id, filters)
     if (created_from := filters.created_from_at) is not None:
         values["created_from"] = created_from
     if (created_to := filters.created_to_at) is not None:
@@ -102,15 +125,10 @@ def filtered(
 def _where(shape: tuple[Any, ...]) -> tuple[ColumnElement[bool], ...]:
     """The conditions of one shape of filters, with bound parameters (built once per shape)."""
     _, names, search, sort, after_kind = shape
-    where: list[ColumnElement[bool]] = [_ORDERS.organization_id == bindparam("organization_id")]
-    for name, column_name in (
-        ("statuses", "status"),
-        ("payment_statuses", "payment_status"),
-        ("fulfillment_statuses", "fulfillment_status"),
-        ("sources", "source"),
-    ):
-        if name in names:
-            where.append(_ORDERS[column_name].in_(bindparam(name, expanding=True)))
+    where: list[ColumnElement[bool]] = [
+        _ORDERS.organization_id == bindparam("organization_id"),
+        *_value_conditions(_ORDERS, names),
+    ]
     created = _ORDERS.created
     if "created_from" in names:
         where.append(created >= bindparam("created_from", type_=created.type))
@@ -372,10 +390,7 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
         query = _count_of(found.shape)
         return int(session.connection().scalar(query, found.values) or 0)
     # Statuses and source only: a sum over the maintained counts (see OrderCount).
-    values: dict[str, Any] = {"organization_id": organization_id}
-    for name in ("statuses", "payment_statuses", "fulfillment_statuses", "sources"):
-        if chosen := getattr(filters, name):
-            values[name] = chosen
+    values = _chosen_values(organization_id, filters)
     query = _maintained_count_of(tuple(sorted(values)))
     return int(session.connection().scalar(query, values) or 0)
 
@@ -389,14 +404,7 @@ def _count_of(shape: tuple[Any, ...]) -> Any:
 def _maintained_count_of(names: tuple[str, ...]) -> Any:
     counts = _table(OrderCount).c
     where = [counts.organization_id == bindparam("organization_id")]
-    for name, column_name in (
-        ("statuses", "status"),
-        ("payment_statuses", "payment_status"),
-        ("fulfillment_statuses", "fulfillment_status"),
-        ("sources", "source"),
-    ):
-        if name in names:
-            where.append(counts[column_name].in_(bindparam(name, expanding=True)))
+    where += _value_conditions(counts, names)
     return select(func.coalesce(func.sum(counts.n), 0)).where(*where)
 
 
