@@ -67,8 +67,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (migrating the database and refreshing its statistics first)."""
-    migrate()
-    analyze()
+    if not migrate():  # a migration refreshes the statistics itself
+        analyze()
     uvicorn.run(
         "orderly.app:create_app",
         factory=True,

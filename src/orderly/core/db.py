@@ -244,10 +244,6 @@ class Database:
 
 async def get_database(request: Request) -> Database:
     # ``async``: FastAPI runs a plain ``def`` dependency on its thread pool, a hop per request.
-    return _database_of(request)
-
-
-def _database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -259,19 +255,20 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session, for endpoints that are not on the hot path: its turn is taken
-    first, and it is committed (or rolled back) in a worker thread when the endpoint is done."""
-    database = _database_of(request)
+    first, and its ``transaction`` ends (commit, or rollback on error) in a worker thread when
+    the endpoint is done. The transaction is entered and left by hand because the endpoint runs
+    in between, in another thread."""
+    database = await get_database(request)
     write = request.method not in _READ_METHODS
     async with database.turn(write=write):
-        session = session_factory(database.url, write=write)()
+        unit = transaction(database.url, write=write)
+        session = unit.__enter__()  # no I/O yet: the session connects when first used
         try:
             yield session
-            await run_in_threadpool(session.commit)
-        except BaseException:
-            await run_in_threadpool(session.rollback)
+        except BaseException as exc:
+            await run_in_threadpool(unit.__exit__, type(exc), exc, exc.__traceback__)
             raise
-        finally:
-            await run_in_threadpool(session.close)
+        await run_in_threadpool(unit.__exit__, None, None, None)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.
@@ -301,28 +298,28 @@ def _revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the database schema up to the newest Alembic revision."""
+def migrate(url: str | None = None) -> bool:
+    """Bring the database schema up to the newest Alembic revision; after applying any, refresh
+    the planner's statistics. Returns whether it applied any."""
     engine = get_engine(url)
     before = _revision(engine)
     command.upgrade(alembic_config(url), "head")
-    if _revision(engine) != before:
-        analyze(url)
+    if _revision(engine) == before:
+        return False
+    analyze(url)
+    return True
 
 
 def analyze(url: str | None = None) -> None:
     """Fresh planner statistics, after what the engine would see only later (a migration, a
     large import, a restart after bulk loads). Without them SQLite, for one, answers a rare
     search by walking the organization's half a million orders instead of the search index."""
-    engine = get_engine(url)
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+    with transaction(url, write=True) as session:  # ANALYZE writes its statistics
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
             # Sampled statistics: seconds even on millions of rows, and as good for the planner.
             connection.exec_driver_sql("PRAGMA analysis_limit=1000")
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-        else:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("ANALYZE")
 
 
 def ping(session: Session) -> None:
