@@ -179,15 +179,8 @@ def _after(sort: str, after_kind: str) -> ColumnElement[bool]:
     return following if desc else or_(following, sorted_by.is_(None))
 
 
-def _load_children(
-    session: Session,
-    organization_id: str,
-    orders: Sequence[OrderRow],
-    *,
-    products: bool = True,
-    history: bool = False,
-) -> None:
-    """Fill ``products`` and/or ``status_history`` of many orders with one query each.
+def _load_children(session: Session, organization_id: str, orders: Sequence[OrderRow]) -> None:
+    """Fill ``products`` and ``status_history`` of many orders with one query each.
 
     Written out instead of ``selectinload`` because that matches composite keys with a row-value
     ``IN``, which SQLite answers with a full table scan.
@@ -195,11 +188,10 @@ def _load_children(
     if not orders:
         return
     ids = [order.id for order in orders]
-    relations: list[tuple[str, Any, Any]] = []
-    if products:
-        relations.append(("products", LineItemRow, LineItemRow.position))
-    if history:
-        relations.append(("status_history", StatusChange, StatusChange.seq))
+    relations: list[tuple[str, Any, Any]] = [
+        ("products", LineItemRow, LineItemRow.position),
+        ("status_history", StatusChange, StatusChange.seq),
+    ]
     for attribute, model, position in relations:
         children: dict[str, list[Any]] = {order_id: [] for order_id in ids}
         query = (
@@ -479,8 +471,7 @@ class StatusPlan:
         return count_key(values)
 
 
-@lru_cache(maxsize=4)
-def _status_update(dialect: str) -> Any:
+def _status_update() -> Any:
     table = _table(OrderRow)
     return (
         update(table)
@@ -499,8 +490,7 @@ def _status_update(dialect: str) -> Any:
     )
 
 
-@lru_cache(maxsize=4)
-def _last_seqs(dialect: str) -> Any:
+def _last_seqs() -> Any:
     history = _table(StatusChange).c
     return (
         select(history.order_id, func.max(history.seq))
@@ -510,6 +500,10 @@ def _last_seqs(dialect: str) -> Any:
         )
         .group_by(history.order_id)
     )
+
+
+# Built once: a statement rebuilt per request costs more than running it.
+_STATUS_UPDATE, _LAST_SEQS = _status_update(), _last_seqs()
 
 
 def change_statuses(
@@ -522,18 +516,15 @@ def change_statuses(
 ) -> None:
     """Apply status changes to orders read (and locked) with ``order_rows(…, STATUS_COLUMNS,
     lock=True)``: the statuses and ``updated``, one history entry per change (after the last
-    one), and the maintained counts, by what changed. Every status change of the API passes
-    here."""
+    one), and the maintained counts, by what changed. PATCH status and bulk status write here;
+    PUT and platform ingestion change statuses on the ORM object they replace the content of."""
     plans = [plan for plan in plans if plan.changes]
     if not plans:
         return
     connection = session.connection()
-    dialect = _dialect(session)
     ids = [plan.order_id for plan in plans]
     last = dict(
-        connection.execute(
-            _last_seqs(dialect), {"organization_id": organization_id, "ids": ids}
-        ).all()
+        connection.execute(_LAST_SEQS, {"organization_id": organization_id, "ids": ids}).all()
     )
     updates, history = [], []
     counts: Counter[CountKey] = Counter()
@@ -567,24 +558,22 @@ def change_statuses(
         last[plan.order_id] = seq  # a later plan for the same order continues from here
         counts[plan.before] -= 1
         counts[after] += 1
-    connection.execute(_status_update(dialect), updates)
+    connection.execute(_STATUS_UPDATE, updates)
     connection.execute(insert(_table(StatusChange)), history)
     adjust_counts(session, organization_id, counts)
 
 
-def get_order(
-    session: Session, organization_id: str, order_id: str, *, for_update: bool = False
-) -> OrderRow | None:
+def get_order(session: Session, organization_id: str, order_id: str) -> OrderRow | None:
+    """The order, locked for update, with its children (to be changed through the ORM)."""
     query = (
         select(OrderRow)
         .where(OrderRow.organization_id == organization_id, OrderRow.id == order_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if for_update:
-        query = query.with_for_update()
     order = session.scalars(query).one_or_none()
     if order is not None:
-        _load_children(session, organization_id, [order], history=True)
+        _load_children(session, organization_id, [order])
     return order
 
 
@@ -604,22 +593,8 @@ def find_by_external_id(
     )
     order = session.scalars(query).one_or_none()
     if order is not None:
-        _load_children(session, organization_id, [order], history=True)
+        _load_children(session, organization_id, [order])
     return order
-
-
-def get_orders_with_history(
-    session: Session, organization_id: str, order_ids: Iterable[str]
-) -> dict[str, OrderRow]:
-    query = (
-        select(OrderRow)
-        .where(OrderRow.organization_id == organization_id, OrderRow.id.in_(list(order_ids)))
-        .with_for_update()
-    )
-    orders = session.scalars(query).all()
-    # Bulk status changes touch statuses and history only: line items are not read.
-    _load_children(session, organization_id, orders, products=False, history=True)
-    return {order.id: order for order in orders}
 
 
 def find_by_external_ids(

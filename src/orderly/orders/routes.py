@@ -146,7 +146,7 @@ async def replace_order(
 ) -> JSONResponse:
     """Replace an order's content; statuses left out keep their values."""
     document = await _write_and_show(
-        database, org, lambda s: service.replace_order(s, org, order_id, body).id
+        database, org, lambda s: service.replace_order(s, org, order_id, body)
     )
     return JSONResponse(document)
 

@@ -37,7 +37,6 @@ from orderly.orders.service._orders import (
     create_order,
     delete_order,
     get_document,
-    get_order,
     list_orders,
     replace_order,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "delete_order",
     "describe_error",
     "get_document",
-    "get_order",
     "import_batch",
     "ingest_order",
     "ingest_orders",

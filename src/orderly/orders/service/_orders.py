@@ -247,17 +247,6 @@ def bulk_create(session: Session, organization: Organization, items: Sequence[An
     return outcome
 
 
-def get_order(
-    session: Session, organization: Organization, order_id: str, *, for_update: bool = False
-) -> OrderRow:
-    order = None
-    if is_order_id(order_id):
-        order = repository.get_order(session, organization.id, order_id, for_update=for_update)
-    if order is None:
-        raise OrderNotFound(details={"id": order_id})
-    return order
-
-
 def get_document(session: Session, organization: Organization, order_id: str) -> dict[str, Any]:
     """The order as ``GET /orders/{id}`` shows it, with its status history."""
     rows = (
@@ -322,8 +311,13 @@ def replace_line_items(session: Session, order: OrderRow, line_items: list[dict[
 
 def replace_order(
     session: Session, organization: Organization, order_id: str, data: OrderUpdate
-) -> OrderRow:
-    order = get_order(session, organization, order_id, for_update=True)
+) -> str:
+    """Replace an order's content (statuses left out keep theirs); returns its id."""
+    order = (
+        repository.get_order(session, organization.id, order_id) if is_order_id(order_id) else None
+    )
+    if order is None:
+        raise OrderNotFound(details={"id": order_id})
     counted_as = repository.count_key(order)
     changes = planned_changes(order, data)
     content = prepare_content(organization, data)
@@ -343,7 +337,7 @@ def replace_order(
         session, organization.id, counted_as, repository.count_key(order)
     )
     session.flush()
-    return order
+    return order_id
 
 
 def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.StatusPlan:
