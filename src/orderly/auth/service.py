@@ -6,7 +6,6 @@ A token reads ``oly_<organization key>_<secret>``: the organization key lets the
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +107,8 @@ class TokenCache:
 
     An entry is trusted for ``TTL_S`` only: a token revoked by any process (``tokens revoke``,
     another worker) is refused everywhere within that time, with no message passed between
-    processes. Entries are keyed by the token's hash; a failed check is never cached.
+    processes. Entries are keyed by the token's hash; a failed check is never cached. Used from
+    the event loop only (``auth.deps``), so it needs no lock.
     """
 
     TTL_S = 0.5
@@ -116,7 +116,6 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Organization]] = {}
-        self._lock = threading.Lock()
 
     def get(self, bearer: str) -> Organization | None:
         entry = self._entries.get(hash_token(bearer))
@@ -126,9 +125,8 @@ class TokenCache:
 
     def put(self, bearer: str, organization: Organization) -> None:
         now = time.monotonic()
-        with self._lock:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             if len(self._entries) >= self.MAX_ENTRIES:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-                if len(self._entries) >= self.MAX_ENTRIES:
-                    self._entries.clear()
-            self._entries[hash_token(bearer)] = (now + self.TTL_S, organization)
+                self._entries.clear()
+        self._entries[hash_token(bearer)] = (now + self.TTL_S, organization)

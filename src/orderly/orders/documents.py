@@ -67,14 +67,12 @@ _H = {column.key: i for i, column in enumerate(StatusChange.__table__.columns)}
 
 def line_document(item: Row[Any], places: int) -> dict[str, Any]:
     values = tuple(item)
-    fixed = FIXED[places]
-    price, total = values[_L["price"]], values[_L["total"]]
     return {
         "product_id": values[_L["product_id"]],
         "name": values[_L["name"]],
         "quantity": values[_L["quantity"]],
-        "price": RawNumber(fixed(price) if price >= 0 else money_text(price, places)),
-        "total": RawNumber(fixed(total) if total >= 0 else money_text(total, places)),
+        "price": RawNumber(money_text(values[_L["price"]], places)),
+        "total": RawNumber(money_text(values[_L["total"]], places)),
     }
 
 
@@ -99,10 +97,9 @@ def order_document(
     every page (a test holds it to the declared schemas)."""
     v, o = tuple(order), _O
     places = money.currency_places(v[o["currency"]])
-    fixed = FIXED[places]
 
     def amount(units: int) -> RawNumber:
-        return RawNumber(fixed(units) if units >= 0 else money_text(units, places))
+        return RawNumber(money_text(units, places))
 
     meta = v[o["meta"]]
     document = {
