@@ -117,6 +117,24 @@ class TestCountsUnderRaces:
         assert listed["total_count"] == 0
         assert_counts_match_rows(db)
 
+    def test_replacements_racing_deletes_and_status_changes_leave_the_counts_right(
+        self, api: httpx.Client, crowd: Callable[..., list[int]], db: Session
+    ) -> None:
+        ids = bulk_orders(api, 30)
+        replacement = order_payload(source="zid", status="confirmed", payment_status="paid")
+
+        def replace_delete_or_ship(client: httpx.Client, i: int) -> int:
+            path = f"{ORDERS}/{ids[i // 3]}"
+            if i % 3 == 0:
+                return client.put(path, content=replacement).status_code
+            if i % 3 == 1:
+                return client.patch(f"{path}/status", json={"status": "ready"}).status_code
+            return client.delete(path).status_code if i % 2 else 204
+
+        codes = crowd(90, replace_delete_or_ship)
+        assert set(codes) <= {200, 204, 404, 422}  # 422: a move the order no longer allows
+        assert_counts_match_rows(db)
+
     def test_bulk_status_racing_bulk_delete_leaves_the_counts_right(
         self, api: httpx.Client, crowd: Callable[..., list[int]], db: Session
     ) -> None:

@@ -22,8 +22,10 @@ from sqlalchemy import (
     case,
     column,
     delete,
+    event,
     func,
     insert,
+    inspect,
     literal,
     literal_column,
     or_,
@@ -445,11 +447,32 @@ def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountK
         session.connection().execute(_count_upsert(_dialect(session)), rows)
 
 
-def record_count_change(
-    session: Session, organization_id: str, before: CountKey, after: CountKey
-) -> None:
-    if before != after:
-        adjust_counts(session, organization_id, {before: -1, after: 1})
+def _counted_as_loaded(order: OrderRow) -> CountKey:
+    """The statuses and source an order had when it was loaded (before unflushed changes)."""
+    state = inspect(order)
+    values = {}
+    for name in _COUNTED:
+        history = state.attrs[name].history
+        values[name] = history.deleted[0] if history.deleted else getattr(order, name)
+    return count_key(values)
+
+
+@event.listens_for(Session, "before_flush")
+def _count_orm_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Orders changed through the ORM (PUT, platform ingestion) are counted as they flush, so
+    that no caller can forget to: by the values loaded under lock and the values written. The
+    Core writes above and below (insert, status changes, delete) count what their statements
+    wrote themselves."""
+    by_organization: dict[str, Counter[CountKey]] = {}
+    for order in session.dirty:
+        if isinstance(order, OrderRow):
+            before, after = _counted_as_loaded(order), count_key(order)
+            if before != after:
+                counts = by_organization.setdefault(order.organization_id, Counter())
+                counts[before] -= 1
+                counts[after] += 1
+    for organization_id, counts in by_organization.items():
+        adjust_counts(session, organization_id, counts)
 
 
 STATUS_COLUMNS = ("id", *_COUNTED)  # what a status change reads (and locks) of each order
@@ -517,7 +540,8 @@ def change_statuses(
     """Apply status changes to orders read (and locked) with ``order_rows(…, STATUS_COLUMNS,
     lock=True)``: the statuses and ``updated``, one history entry per change (after the last
     one), and the maintained counts, by what changed. PATCH status and bulk status write here;
-    PUT and platform ingestion change statuses on the ORM object they replace the content of."""
+    PUT and platform ingestion change the ORM object they replace the content of, counted by
+    ``_count_orm_changes``."""
     plans = [plan for plan in plans if plan.changes]
     if not plans:
         return

@@ -110,7 +110,6 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
     if _line_values(order.products) != _line_values(content.line_items):
         replace_line_items(session, order, content.line_items)
         changed = True
-    counted_as = repository.count_key(order)
     changes = [
         (status_field, str(current), str(new_value))
         for status_field in StatusField
@@ -119,9 +118,6 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
         != (current := getattr(order, status_field.value))
     ]
     apply_changes(order, changes, change_source, now)
-    repository.record_count_change(
-        session, organization.id, counted_as, repository.count_key(order)
-    )
     if platform_updated and (
         order.source_updated is None or platform_updated > order.source_updated
     ):

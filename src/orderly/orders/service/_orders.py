@@ -318,7 +318,6 @@ def replace_order(
     )
     if order is None:
         raise OrderNotFound(details={"id": order_id})
-    counted_as = repository.count_key(order)
     changes = planned_changes(order, data)
     content = prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
@@ -333,9 +332,6 @@ def replace_order(
     replace_line_items(session, order, content.line_items)
     apply_changes(order, changes, SOURCE_API, now)
     order.updated = now
-    repository.record_count_change(
-        session, organization.id, counted_as, repository.count_key(order)
-    )
     session.flush()
     return order_id
 
