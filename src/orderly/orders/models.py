@@ -133,13 +133,15 @@ class OrderCount(Base):
     """How many orders an organization has per status combination and source.
 
     Lets ``total_count`` of the common filters (none, statuses, source) be a sum of a few rows
-    instead of a count over hundreds of thousands. Each key is split over a few ``shard`` rows
-    so that concurrent writers of one organization do not all wait on a single row lock.
+    instead of a count over hundreds of thousands. On PostgreSQL each key is split over a few
+    ``shard`` rows so that concurrent writers of one organization do not all wait on a single
+    row lock; SQLite, one writer at a time, keeps one shard in a table clustered by the key.
     """
 
     __tablename__ = "order_counts"
     __table_args__ = (
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        {"sqlite_with_rowid": False},
     )
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -429,6 +429,7 @@ def _count_upsert(dialect: str) -> Any:
 
 
 def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountKey, int]) -> None:
+    dialect = _dialect(session)
     # Sorted, so that concurrent transactions lock counter rows in the same order.
     rows = [
         {
@@ -437,14 +438,14 @@ def adjust_counts(session: Session, organization_id: str, deltas: Mapping[CountK
             "payment_status": key[1],
             "fulfillment_status": key[2],
             "source": key[3],
-            "shard": random.randrange(_COUNT_SHARDS),
+            "shard": random.randrange(_COUNT_SHARDS) if dialect == "postgresql" else 0,
             "n": delta,
         }
         for key, delta in sorted(deltas.items())
         if delta
     ]
     if rows:
-        session.connection().execute(_count_upsert(_dialect(session)), rows)
+        session.connection().execute(_count_upsert(dialect), rows)
 
 
 def _counted_as_loaded(order: OrderRow) -> CountKey:
