@@ -42,6 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from orderly.core import money
 from orderly.core.db import Base, Money, UTCDateTime
+from orderly.core.direct import DirectQuery
 from orderly.core.text import fold_for_search, like_pattern
 from orderly.orders.filters import OrderFilters, Position
 from orderly.orders.models import LineItemRow, OrderCount, OrderRow, StatusChange
@@ -223,16 +224,15 @@ def list_order_rows(
     """A page of matching orders as plain rows of ``columns`` (see ``_raw``)."""
     found = filtered(organization_id, filters, _dialect(session), after)
     query = _page_of(found.shape, tuple(columns))
-    parameters = {**found.values, "offset": offset, "limit": limit}
-    return session.connection().execute(query, parameters).all()
+    return query.rows(session, {**found.values, "offset": offset, "limit": limit})
 
 
 @lru_cache(maxsize=512)
-def _page_of(shape: tuple[Any, ...], columns: tuple[str, ...]) -> Any:
+def _page_of(shape: tuple[Any, ...], columns: tuple[str, ...]) -> DirectQuery:
     """Built once per shape of filters: a statement rebuilt per request costs more than
     running it."""
     dialect, sort = shape[0], shape[3]
-    return (
+    return DirectQuery(
         select(*(_raw(_ORDERS[name], dialect) for name in columns))
         .where(*_where(shape))
         .order_by(*_ordering(sort))
@@ -242,14 +242,14 @@ def _page_of(shape: tuple[Any, ...], columns: tuple[str, ...]) -> Any:
 
 
 @lru_cache(maxsize=32)
-def _rows_by_id(dialect: str, columns: tuple[str, ...], lock: bool) -> Any:
+def _rows_by_id(dialect: str, columns: tuple[str, ...], lock: bool) -> DirectQuery:
     """Built once per shape: a statement rebuilt per request costs more than running it."""
     table = _table(OrderRow)
     query = select(*(_raw(table.c[name], dialect) for name in columns)).where(
         table.c.organization_id == bindparam("organization_id"),
         table.c.id.in_(bindparam("ids", expanding=True)),
     )
-    return query.with_for_update() if lock else query
+    return DirectQuery(query.with_for_update() if lock else query)
 
 
 def order_rows(
@@ -262,8 +262,7 @@ def order_rows(
 ) -> Sequence[Row[Any]]:
     """Orders by id as plain rows of ``columns``; ``lock``: FOR UPDATE (PostgreSQL)."""
     query = _rows_by_id(_dialect(session), tuple(columns), lock)
-    parameters = {"organization_id": organization_id, "ids": list(order_ids)}
-    return session.connection().execute(query, parameters).all()
+    return query.rows(session, {"organization_id": organization_id, "ids": list(order_ids)})
 
 
 def _raw(column: Any, dialect: str) -> Any:
@@ -353,10 +352,10 @@ def copy_orders_csv(
 
 
 @lru_cache(maxsize=8)
-def _children_of(dialect: str, history: bool) -> Any:
+def _children_of(dialect: str, history: bool) -> DirectQuery:
     model: Any = StatusChange if history else LineItemRow
     table = _table(model)
-    return (
+    return DirectQuery(
         select(*(_raw(c, dialect) for c in table.columns))
         .where(
             table.c.organization_id == bindparam("organization_id"),
@@ -373,7 +372,7 @@ def child_rows(
     query = _children_of(_dialect(session), history)
     parameters = {"organization_id": organization_id, "ids": list(order_ids)}
     children: dict[str, list[Row[Any]]] = {order_id: [] for order_id in order_ids}
-    for row in session.connection().execute(query, parameters).all():
+    for row in query.rows(session, parameters):
         children[row.order_id].append(row)
     return children
 
@@ -381,25 +380,23 @@ def child_rows(
 def count_orders(session: Session, organization_id: str, filters: OrderFilters) -> int:
     if filters.search or filters.created_from or filters.created_to:
         found = filtered(organization_id, filters, _dialect(session))
-        query = _count_of(found.shape)
-        return int(session.connection().scalar(query, found.values) or 0)
+        return int(_count_of(found.shape).scalar(session, found.values) or 0)
     # Statuses and source only: a sum over the maintained counts (see OrderCount).
     values = _chosen_values(organization_id, filters)
-    query = _maintained_count_of(tuple(sorted(values)))
-    return int(session.connection().scalar(query, values) or 0)
+    return int(_maintained_count_of(tuple(sorted(values))).scalar(session, values) or 0)
 
 
 @lru_cache(maxsize=512)
-def _count_of(shape: tuple[Any, ...]) -> Any:
-    return select(func.count()).select_from(_table(OrderRow)).where(*_where(shape))
+def _count_of(shape: tuple[Any, ...]) -> DirectQuery:
+    return DirectQuery(select(func.count()).select_from(_table(OrderRow)).where(*_where(shape)))
 
 
 @lru_cache(maxsize=32)
-def _maintained_count_of(names: tuple[str, ...]) -> Any:
+def _maintained_count_of(names: tuple[str, ...]) -> DirectQuery:
     counts = _table(OrderCount).c
     where = [counts.organization_id == bindparam("organization_id")]
     where += _value_conditions(counts, names)
-    return select(func.coalesce(func.sum(counts.n), 0)).where(*where)
+    return DirectQuery(select(func.coalesce(func.sum(counts.n), 0)).where(*where))
 
 
 # ---- maintained counts -----------------------------------------------------------------------
