@@ -1,5 +1,6 @@
 """Bearer tokens: unknown, missing, malformed and revoked tokens are 401."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.auth import service as auth
-from orderly.auth.models import ApiToken
+from orderly.auth.models import ApiToken, Organization
+from orderly.core.errors import Unauthorized
 from tests.conftest import make_token
 
 ORDERS = "/api/v1/orders"
@@ -87,3 +89,42 @@ class TestBearerTokens:
         token = make_token(db, "umbrella")
         response = httpx.get(f"{base_url}{ORDERS}", headers={"Authorization": f"bearer {token}"})
         assert response.status_code == 200
+
+
+class TestTokenCache:
+    """The process's cache of checked tokens (its expiry is tested through a server above)."""
+
+    def test_requests_arriving_together_share_one_lookup(self) -> None:
+        cache, calls = auth.TokenCache(), []
+        organization = Organization(id="org_aaaaaaaaaaaa", slug="a", default_country="SA")
+
+        async def look_up() -> Organization:
+            calls.append(1)
+            await asyncio.sleep(0.05)
+            return organization
+
+        async def fifty_requests() -> list[Organization]:
+            return await asyncio.gather(
+                *(cache.organization("oly_token", look_up) for _ in range(50))
+            )
+
+        assert asyncio.run(fifty_requests()) == [organization] * 50
+        assert len(calls) == 1
+
+    def test_a_failed_lookup_fails_every_waiter_and_is_not_kept(self) -> None:
+        cache, calls = auth.TokenCache(), []
+
+        async def refused() -> Organization:
+            calls.append(1)
+            await asyncio.sleep(0.01)
+            raise Unauthorized()
+
+        async def ten_requests() -> list[Organization | BaseException]:
+            return await asyncio.gather(
+                *(cache.organization("oly_bad", refused) for _ in range(10)),
+                return_exceptions=True,
+            )
+
+        for round_ in (1, 2):
+            assert all(isinstance(r, Unauthorized) for r in asyncio.run(ten_requests()))
+            assert len(calls) == round_

@@ -25,11 +25,9 @@ async def current_organization(request: Request, database: DatabaseDep) -> Organ
     bearer = credentials.strip()
     if scheme.lower() != "bearer" or not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
-    organization = _tokens.get(bearer)
-    if organization is None:
-        organization = await run_in_threadpool(_look_up, database.url, bearer)
-        _tokens.put(bearer, organization)
-    return organization
+    return await _tokens.organization(
+        bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
+    )
 
 
 CurrentOrg = Annotated[Organization, Depends(current_organization)]

@@ -4,10 +4,11 @@ A token reads ``oly_<organization key>_<secret>``: the organization key lets the
 ``organization_id`` (as every query does), and only the token's SHA-256 is stored.
 """
 
+import asyncio
 import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -107,8 +108,10 @@ class TokenCache:
 
     An entry is trusted for ``TTL_S`` only: a token revoked by any process (``tokens revoke``,
     another worker) is refused everywhere within that time, with no message passed between
-    processes. Entries are keyed by the token's hash; a failed check is never cached. Used from
-    the event loop only (``auth.deps``), so it needs no lock.
+    processes. Entries are keyed by the token's hash; a failed check is never cached. When an
+    entry expires under load, one lookup refreshes it and the requests that arrive meanwhile
+    wait for that one (without this, every request in flight looked the token up at once, each
+    on its own connection). Used from the event loop only (``auth.deps``), so it needs no lock.
     """
 
     TTL_S = 0.5
@@ -116,17 +119,37 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Organization]] = {}
+        self._lookups: dict[str, asyncio.Task[Organization]] = {}
 
-    def get(self, bearer: str) -> Organization | None:
-        entry = self._entries.get(hash_token(bearer))
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
+    async def organization(
+        self, bearer: str, look_up: Callable[[], Awaitable[Organization]]
+    ) -> Organization:
+        """The token's organization: from the cache while fresh, else from ``look_up()``
+        (shared by every request that asks for the same token meanwhile)."""
+        key = hash_token(bearer)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = self._lookups[key] = asyncio.ensure_future(self._refresh(key, look_up))
+        # Shielded: a request that goes away must not cancel the lookup others wait for.
+        return await asyncio.shield(lookup)
 
-    def put(self, bearer: str, organization: Organization) -> None:
+    async def _refresh(
+        self, key: str, look_up: Callable[[], Awaitable[Organization]]
+    ) -> Organization:
+        try:
+            organization = await look_up()
+        finally:
+            del self._lookups[key]
+        self._put(key, organization)
+        return organization
+
+    def _put(self, key: str, organization: Organization) -> None:
         now = time.monotonic()
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
-        self._entries[hash_token(bearer)] = (now + self.TTL_S, organization)
+        self._entries[key] = (now + self.TTL_S, organization)
