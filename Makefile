@@ -5,10 +5,19 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint typecheck unit bench bench-export install clean
 
+# The typed-client generator that tests/test_openapi.py drives has its own virtualenv: it pins
+# an older typer than Orderly does.
+CLIENT_GENERATOR := .venv-openapi/bin/openapi-python-client
+
 $(BIN)/orderly: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CLIENT_GENERATOR): requirements-openapi-client.txt
+	$(PYTHON) -m venv .venv-openapi
+	.venv-openapi/bin/pip install --quiet -r requirements-openapi-client.txt
 	touch $@
 
 install: $(BIN)/orderly
@@ -23,7 +32,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install $(CLIENT_GENERATOR)
 	bash scripts/ensure-postgres.sh
 	$(BIN)/pytest
 
@@ -39,4 +48,4 @@ bench-export: install
 	$(BIN)/python -m bench.export $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) orderly.db orderly.db-wal orderly.db-shm orderly.db-writer.lock
+	rm -rf $(VENV) .venv-openapi orderly.db orderly.db-wal orderly.db-shm orderly.db-writer.lock

@@ -3,6 +3,8 @@
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly import __version__
@@ -16,10 +18,23 @@ from orderly.integrations.routes import webhooks as webhooks_router
 from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
 
+API_DESCRIPTION = """Unified order management: create, track, update status and export orders.
+
+Every request but `/healthz` sends `Authorization: Bearer <token>` (`orderly tokens create`);
+press **Authorize** and paste the token to try requests here. Money is an exact JSON number in
+the currency's precision; times are ISO 8601 in UTC. Every error answers
+`{"code", "error", "details"}`.
+"""
+
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz")
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    version: str = Field(examples=[__version__])
+
+
+@health.get("/healthz", response_model=Health)
 async def healthz(database: DatabaseDep) -> JSONResponse:
     """Liveness and database reachability."""
     await database.run(ping, write=False)
@@ -62,11 +77,17 @@ class BodySizeLimit:
 def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting)."""
     settings = get_settings()
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts from a pinned package, served by Orderly
+    # itself: they work on a host without internet.
+    app = FastAPIOffline(
         title="Orderly",
         version=__version__,
-        description="Unified order management: create, track, update status and export orders.",
+        description=API_DESCRIPTION,
         default_response_class=JSONResponse,
+        static_url="/docs-assets",
+        # Operation ids are the endpoint functions' names: a generated client gets
+        # ``list_orders`` rather than ``list_orders_api_v1_orders_get``.
+        generate_unique_id_function=lambda route: route.name,
         **overrides,
     )
     app.state.database = Database(database_url or settings.database_url)

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from orderly.auth import service
@@ -20,10 +21,19 @@ def _look_up(database_url: str, bearer: str) -> Organization:
         return service.authenticate(session, bearer)
 
 
-async def current_organization(request: Request, database: DatabaseDep) -> Organization:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    bearer = credentials.strip()
-    if scheme.lower() != "bearer" or not bearer:
+# Declares bearer auth in /openapi.json (the Authorize button of /docs); a missing or other
+# scheme is answered below with the envelope, not FastAPI's own 403.
+_bearer = HTTPBearer(
+    auto_error=False, bearerFormat="oly_…", description="A token from `orderly tokens create`."
+)
+
+
+async def current_organization(
+    database: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Organization:
+    bearer = credentials.credentials.strip() if credentials else ""
+    if not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
     return await _tokens.organization(
         bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)

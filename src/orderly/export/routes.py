@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from orderly.auth.deps import CurrentOrg
 from orderly.core.db import session_factory, utc_now
+from orderly.core.errors import Unauthorized, ValidationFailed, error_responses
 from orderly.export import service
 from orderly.export.formats import MEDIA_TYPES
 from orderly.export.schemas import ExportQuery
@@ -15,7 +16,20 @@ from orderly.export.schemas import ExportQuery
 router = APIRouter(prefix="/api/v1/orders", tags=["export"])
 
 
-@router.get("/export", response_class=StreamingResponse)
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The file, as an attachment.",
+            "content": {
+                media_type.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in MEDIA_TYPES.values()
+            },
+        },
+        **error_responses(Unauthorized, ValidationFailed),
+    },
+)
 def export_orders(
     request: Request, org: CurrentOrg, query: Annotated[ExportQuery, Query()]
 ) -> StreamingResponse:

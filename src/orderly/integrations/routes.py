@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from orderly.auth.deps import CurrentOrg
 from orderly.core.db import SessionDep
-from orderly.core.errors import OrderlyError, Unauthorized, envelope
+from orderly.core.errors import (
+    MalformedBody,
+    OrderlyError,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationFailed,
+    envelope,
+    error_responses,
+)
 from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.integrations import service
 from orderly.integrations.models import ConnectionRow
@@ -23,13 +31,19 @@ from orderly.integrations.schemas import (
     DeliveryDetail,
     DeliveryList,
     DeliveryQuery,
+    WebhookReceived,
 )
 from orderly.integrations.writer import WebhookWriter
 
 router = APIRouter(
-    prefix="/api/v1/integrations", tags=["integrations"], route_class=DecimalJSONRoute
+    prefix="/api/v1/integrations",
+    tags=["integrations"],
+    route_class=DecimalJSONRoute,
+    responses=error_responses(Unauthorized, ValidationFailed),
 )
 webhooks = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+_CONNECTION = error_responses(service.IntegrationNotFound)
+_DELIVERY = error_responses(service.IntegrationNotFound, service.DeliveryNotFound)
 
 
 def _request_base_url(request: Request) -> str:
@@ -53,7 +67,12 @@ def _connection(connection: ConnectionRow, base_url: str, **extra: Any) -> dict[
     ).model_dump(mode="json")
 
 
-@router.post("", status_code=201, response_model=ConnectionCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConnectionCreated,
+    responses=error_responses(MalformedBody, PayloadTooLarge),
+)
 def create_connection(
     session: SessionDep, org: CurrentOrg, base_url: BaseURL, body: ConnectionCreate
 ) -> JSONResponse:
@@ -69,7 +88,7 @@ def list_connections(session: SessionDep, org: CurrentOrg, base_url: BaseURL) ->
     return JSONResponse({"data": connections, "count": len(connections)})
 
 
-@router.get("/{connection_id}", response_model=Connection)
+@router.get("/{connection_id}", response_model=Connection, responses=_CONNECTION)
 def get_connection(
     session: SessionDep, org: CurrentOrg, base_url: BaseURL, connection_id: str
 ) -> JSONResponse:
@@ -77,14 +96,14 @@ def get_connection(
     return JSONResponse(_connection(service.get_connection(session, org, connection_id), base_url))
 
 
-@router.delete("/{connection_id}", status_code=204)
+@router.delete("/{connection_id}", status_code=204, responses=_CONNECTION)
 def delete_connection(session: SessionDep, org: CurrentOrg, connection_id: str) -> Response:
     """Remove a connection and its inbox; its orders stay."""
     service.delete_connection(session, org, connection_id)
     return Response(status_code=204)
 
 
-@router.get("/{connection_id}/deliveries", response_model=DeliveryList)
+@router.get("/{connection_id}/deliveries", response_model=DeliveryList, responses=_CONNECTION)
 def list_deliveries(
     session: SessionDep,
     org: CurrentOrg,
@@ -105,7 +124,9 @@ def list_deliveries(
     )
 
 
-@router.get("/{connection_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
+@router.get(
+    "/{connection_id}/deliveries/{delivery_id}", response_model=DeliveryDetail, responses=_DELIVERY
+)
 def get_delivery(
     session: SessionDep, org: CurrentOrg, connection_id: str, delivery_id: str
 ) -> JSONResponse:
@@ -114,7 +135,13 @@ def get_delivery(
     return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
 
 
-@router.post("/{connection_id}/deliveries/{delivery_id}/replay", response_model=DeliveryDetail)
+@router.post(
+    "/{connection_id}/deliveries/{delivery_id}/replay",
+    response_model=DeliveryDetail,
+    responses=error_responses(
+        service.IntegrationNotFound, service.DeliveryNotFound, service.NotReplayable
+    ),
+)
 def replay_delivery(
     session: SessionDep, org: CurrentOrg, connection_id: str, delivery_id: str
 ) -> JSONResponse:
@@ -123,7 +150,13 @@ def replay_delivery(
     return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
 
 
-@webhooks.post("/{platform}/{connection_id}")
+@webhooks.post(
+    "/{platform}/{connection_id}",
+    response_model=WebhookReceived,
+    responses=error_responses(
+        Unauthorized, service.IntegrationNotFound, PayloadTooLarge, ValidationFailed
+    ),
+)
 async def receive_webhook(request: Request, platform: str, connection_id: str) -> JSONResponse:
     """Receive a platform's webhook; its signature, not a bearer token, proves where it is from."""
     incoming = service.Incoming(

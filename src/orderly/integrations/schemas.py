@@ -84,3 +84,11 @@ class DeliveryList(BaseModel):
     page: int
     limit: int
     has_next: bool
+
+
+class WebhookReceived(BaseModel):
+    """A webhook's receipt: ``delivery_id`` and ``outcome`` when it was stored and processed."""
+
+    received: bool
+    delivery_id: str | None = None
+    outcome: str | None = None

@@ -25,6 +25,7 @@ from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.orders import service
 from orderly.orders.filters import ListQuery
 from orderly.orders.schemas import (
+    BulkCreateItems,
     BulkDeleteRequest,
     BulkResult,
     BulkStatusRequest,
@@ -102,7 +103,13 @@ async def create_order(database: DatabaseDep, org: CurrentOrg, body: OrderCreate
 async def bulk_create(
     database: DatabaseDep,
     org: CurrentOrg,
-    items: Annotated[list[Any], Body(description="Up to 1,000 order create bodies.")],
+    items: Annotated[
+        BulkCreateItems,
+        Body(
+            description="Up to 1,000 order create bodies; each succeeds or fails on its own.",
+            json_schema_extra={"maxItems": 1000},
+        ),
+    ],
 ) -> JSONResponse:
     """Create up to 1,000 orders; each succeeds or fails on its own."""
     return _bulk(await database.run(lambda s: service.bulk_create(s, org, items), write=True))

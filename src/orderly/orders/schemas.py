@@ -14,7 +14,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SkipValidation,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -39,10 +41,26 @@ def _currency_code(value: str) -> str:
     return money.normalize_currency(value)
 
 
+# Money is a JSON number both ways, read and written exactly (never through a binary float);
+# the schema says so, where pydantic would describe a Decimal as a string.
 Amount = Annotated[
     Decimal,
     BeforeValidator(_exact_number),
     Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMaximum": int(money.MAX_AMOUNT),
+            "description": "At most the currency's places (SAR 2, KWD 3, JPY 0).",
+        }
+    ),
+]
+MoneyOut = Annotated[
+    Decimal,
+    WithJsonSchema(
+        {"type": "number", "description": "Exact, with the currency's places (SAR 45.65)."}
+    ),
 ]
 Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
@@ -108,7 +126,28 @@ class OrderContent(BaseModel):
         return products
 
 
+# Shown in /docs and /openapi.json: a phone order in Riyadh.
+EXAMPLE_ORDER: dict[str, Any] = {
+    "source": "manual",
+    "external_number": "PH-1042",
+    "customer_name": "نورة العتيبي",
+    "customer_email": "noura@example.com",
+    "customer_phone": "+966501234567",
+    "products": [
+        {"product_id": "SKU-QAHWA-250", "name": "قهوة عربية ٢٥٠ جم", "quantity": 2, "price": 45.5},
+        {"product_id": "SKU-TAMR-1KG", "name": "تمر سكري ١ كجم", "quantity": 1, "price": 60},
+    ],
+    "tax": 22.65,
+    "delivery_fee": 15,
+    "total_amount": 188.65,
+    "currency": "SAR",
+    "notes": "Call before delivery",
+}
+
+
 class OrderCreate(OrderContent):
+    model_config = ConfigDict(**_INPUT, json_schema_extra={"examples": [EXAMPLE_ORDER]})
+
     status: OrderStatus = OrderStatus.PENDING
     payment_status: PaymentStatus = PaymentStatus.PENDING
     fulfillment_status: FulfillmentStatus = FulfillmentStatus.UNFULFILLED
@@ -116,6 +155,10 @@ class OrderCreate(OrderContent):
 
 class OrderUpdate(OrderContent):
     """``PUT``: replaces the content; statuses left out keep their values."""
+
+    model_config = ConfigDict(
+        **_INPUT, json_schema_extra={"examples": [{**EXAMPLE_ORDER, "status": "confirmed"}]}
+    )
 
     status: OrderStatus | None = None
     payment_status: PaymentStatus | None = None
@@ -150,7 +193,10 @@ class OrderImport(OrderCreate):
 
 
 class StatusUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "confirmed", "payment_status": "paid"}]},
+    )
 
     status: OrderStatus | None = None
     payment_status: PaymentStatus | None = None
@@ -170,15 +216,24 @@ class BulkStatusItem(StatusUpdate):
 class BulkStatusRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    updates: list[Any] = Field(
-        description="Up to 1,000 items of {id, status?, payment_status?, fulfillment_status?}."
+    # Items are checked one by one by the service (each succeeds or fails on its own): the
+    # schema describes them, validation is skipped here.
+    updates: list[SkipValidation[BulkStatusItem]] = Field(
+        description="Up to 1,000 items; each succeeds or fails on its own.",
+        json_schema_extra={"maxItems": 1000},
     )
 
 
 class BulkDeleteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[Annotated[str, StringConstraints(max_length=64)]]
+    ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        description="Up to 1,000 order ids.", json_schema_extra={"maxItems": 1000}
+    )
+
+
+# A bulk create body: a JSON array of create bodies, each checked on its own by the service.
+BulkCreateItems = list[SkipValidation[OrderCreate]]
 
 
 # ---- responses -------------------------------------------------------------------------------
@@ -192,8 +247,8 @@ class LineItem(BaseModel):
     product_id: str | None
     name: str | None
     quantity: int
-    price: Decimal
-    total: Decimal
+    price: MoneyOut
+    total: MoneyOut
 
 
 class StatusChangeOut(BaseModel):
@@ -207,7 +262,33 @@ class StatusChangeOut(BaseModel):
 
 
 class Order(BaseModel):
-    model_config = _OUTPUT
+    model_config = ConfigDict(
+        **_OUTPUT,
+        json_schema_extra={
+            "examples": [
+                {
+                    **EXAMPLE_ORDER,
+                    "id": "r8k2m4q7w1x9z3b5c",
+                    "organization_id": "org_1o9rqz4q33k7",
+                    "external_id": None,
+                    "products": [
+                        {**item, "price": price, "total": total}
+                        for item, price, total in zip(
+                            EXAMPLE_ORDER["products"], (45.5, 60), (91.0, 60), strict=True
+                        )
+                    ],
+                    "subtotal": 151.0,
+                    "discount": 0.0,
+                    "status": "pending",
+                    "payment_status": "pending",
+                    "fulfillment_status": "unfulfilled",
+                    "meta": {},
+                    "created": "2026-11-27T09:30:00Z",
+                    "updated": "2026-11-27T09:30:00Z",
+                }
+            ]
+        },
+    )
 
     id: str
     organization_id: str
@@ -218,11 +299,11 @@ class Order(BaseModel):
     customer_email: str | None
     customer_phone: str | None
     products: list[LineItem]
-    subtotal: Decimal
-    discount: Decimal
-    tax: Decimal
-    delivery_fee: Decimal
-    total_amount: Decimal
+    subtotal: MoneyOut
+    discount: MoneyOut
+    tax: MoneyOut
+    delivery_fee: MoneyOut
+    total_amount: MoneyOut
     currency: str
     status: OrderStatus
     payment_status: PaymentStatus
