@@ -1,5 +1,6 @@
 """The ``orderly`` command, run as a real process against a real database file."""
 
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +106,56 @@ class TestServe:
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+    def test_logs_json_lines_and_sums_metrics_over_its_workers(
+        self, env: dict[str, str], tmp_path: Path
+    ) -> None:
+        token = (
+            orderly("tokens", "create", "--org", "acme", env=env).stdout.strip().splitlines()[-1]
+        )
+        port, log = free_port(), tmp_path / "serve.log"
+        settings = {**env, "ORDERLY_LOG_FORMAT": "json"}
+        settings.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve makes one for its workers
+        with log.open("w") as stderr:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "orderly.cli",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "2",
+                ],
+                env=settings,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+        try:
+            deadline = time.monotonic() + 30
+            while len(worker_processes(server.pid)) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            while True:
+                try:
+                    httpx.get(f"{base}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            for i in range(20):  # new connections: the kernel spreads them over both workers
+                httpx.get(f"{base}/api/v1/orders", headers={**auth, "X-Request-ID": f"r{i}"})
+            scraped = httpx.get(f"{base}/metrics").text
+            series = 'orderly_http_requests_total{method="GET",route="/api/v1/orders",status="200"}'
+            assert f"{series} 20.0" in scraped
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        listed = [line for line in lines if line.get("route") == "/api/v1/orders"]
+        assert sorted(line["request_id"] for line in listed) == sorted(f"r{i}" for i in range(20))
+        assert {(line["method"], line["status"], line["level"]) for line in listed} == {
+            ("GET", 200, "info")
+        }

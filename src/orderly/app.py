@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,6 +12,7 @@ from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
 from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
 from orderly.core.http import JSONResponse
+from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
 from orderly.export.routes import router as export_router
 from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
@@ -39,6 +40,12 @@ async def healthz(database: DatabaseDep) -> JSONResponse:
     """Liveness and database reachability."""
     await database.run(ping, write=False)
     return JSONResponse({"status": "ok", "version": __version__})
+
+
+@health.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus metrics of every worker process (see ``core.telemetry``)."""
+    return metrics_response()
 
 
 class BodySizeLimit:
@@ -77,6 +84,7 @@ class BodySizeLimit:
 def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting)."""
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     # /docs (Swagger UI) and /redoc load their scripts from a pinned package, served by Orderly
     # itself: they work on a host without internet.
     app = FastAPIOffline(
@@ -99,4 +107,5 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTelemetry)  # outermost: sees every answer, the 413s included
     return app

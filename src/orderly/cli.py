@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from orderly import __version__
 from orderly.auth import service as auth
 from orderly.core.config import get_settings
 from orderly.core.db import analyze, migrate, transaction
@@ -42,6 +44,24 @@ app.add_typer(tokens, name="tokens")
 integrations = typer.Typer(help="Connect the platforms that send orders.", no_args_is_help=True)
 app.add_typer(integrations, name="integrations")
 err = Console(stderr=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"orderly {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Orderly: unified order management."""
 
 
 @contextmanager
@@ -69,6 +89,9 @@ def serve(
     """Run the HTTP API (migrating the database and refreshing its statistics first)."""
     if not migrate():  # a migration refreshes the statistics itself
         analyze()
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The workers keep their metrics in one folder, so that /metrics sums them all.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="orderly-metrics-")
     uvicorn.run(
         "orderly.app:create_app",
         factory=True,

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -29,15 +29,18 @@ _bearer = HTTPBearer(
 
 
 async def current_organization(
+    request: Request,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Organization:
     bearer = credentials.credentials.strip() if credentials else ""
     if not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
-    return await _tokens.organization(
+    organization = await _tokens.organization(
         bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
     )
+    request.state.organization_id = organization.id  # for the request's log line
+    return organization
 
 
 CurrentOrg = Annotated[Organization, Depends(current_organization)]

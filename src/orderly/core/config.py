@@ -1,6 +1,7 @@
 """All settings, read once from ``ORDERLY_*`` environment variables."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +26,15 @@ class Settings(BaseSettings):
         description="Base URL the platforms reach this service at (https://orders.example.com),"
         " used in integrations' webhook_url; default: the URL of the request that asks.",
     )
-    db_pool_size: int = Field(default=10, description="PostgreSQL connections per worker.")
+    db_pool_size: int = Field(
+        default=10, description="Requests per worker process that use the database at once."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or one JSON object per line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="INFO logs one line per request; WARNING only problems."
+    )
 
 
 @lru_cache

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.core import money
 from orderly.core.config import get_settings
+from orderly.core.telemetry import DATABASE_IN_USE
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -225,10 +226,12 @@ class Database:
         """Wait until this request may use the database."""
         if write and self.is_sqlite:
             async with self._writer, self._slots:
-                yield
+                with DATABASE_IN_USE.track_inprogress():
+                    yield
         else:
             async with self._slots:
-                yield
+                with DATABASE_IN_USE.track_inprogress():
+                    yield
 
     async def run(self, work: Callable[[Session], T], *, write: bool) -> T:
         """``work(session)`` in one transaction, after waiting its turn."""

@@ -140,7 +140,16 @@ async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The traceback stays in the server's log; the client gets the envelope and its request id.
+    request_id = getattr(request.state, "request_id", None)
+    log.error(
+        "Unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
     return envelope(500, "Internal server error")
 
 

@@ -20,8 +20,9 @@ from orderly.core.errors import (
     error_responses,
 )
 from orderly.core.http import DecimalJSONRoute, JSONResponse
+from orderly.core.telemetry import WEBHOOKS
 from orderly.integrations import service
-from orderly.integrations.models import ConnectionRow
+from orderly.integrations.models import ConnectionRow, Platform
 from orderly.integrations.schemas import (
     Connection,
     ConnectionCreate,
@@ -43,6 +44,7 @@ router = APIRouter(
 )
 webhooks = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 _CONNECTION = error_responses(service.IntegrationNotFound)
+_PLATFORMS = frozenset(Platform)
 _DELIVERY = error_responses(service.IntegrationNotFound, service.DeliveryNotFound)
 
 
@@ -167,8 +169,13 @@ async def receive_webhook(request: Request, platform: str, connection_id: str) -
     )
     writer: WebhookWriter = request.app.state.webhook_writer
     received = await writer.submit(incoming)
+    # Only known platforms name a metric series: a path is anyone's to make up.
+    label = platform if platform in _PLATFORMS else "unknown"
     if isinstance(received, OrderlyError):
+        WEBHOOKS.labels(label, "refused").inc()
         raise received
+    if received is not None:
+        WEBHOOKS.labels(label, received.outcome).inc()
     if received is None:
         return JSONResponse({"received": True})
     if not received.verified:
