@@ -55,7 +55,7 @@ class TestRequestId:
     def test_a_missing_or_unfit_id_is_replaced_by_a_fresh_one(
         self, api: httpx.Client, sent: str | None
     ) -> None:
-        headers = {} if sent is None else {"X-Request-ID": sent.encode()}
+        headers = {} if sent is None else {b"X-Request-ID": sent.encode()}
         made = api.get(ORDERS, headers=headers).headers["x-request-id"]
         assert re.fullmatch(r"[0-9a-f]{32}", made)
 
