@@ -160,6 +160,10 @@ class JSONFormatter(logging.Formatter):
 def configure_logging(log_format: str, level: str) -> None:
     """Orderly's own loggers (``orderly.*``) to stderr in the chosen format; uvicorn keeps its."""
     formatter = "json" if log_format == "json" else "text"
+    # A log record per request: skip what no line of ours shows (the Logging HOWTO's
+    # "Optimization": the caller's source line, thread and process names).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.config.dictConfig(
         {
             "version": 1,
