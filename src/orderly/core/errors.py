@@ -1,4 +1,4 @@
-"""One error base class and the handlers that render every failure as the contract's envelope.
+"""One error base class and the handlers that render every failure as the API's error envelope.
 
 The envelope is ``{"code": <status>, "error": <message>, "details": {<field>: <message>}}``.
 Services raise ``OrderlyError`` subclasses; nothing below the routes knows about HTTP.

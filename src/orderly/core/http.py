@@ -39,7 +39,7 @@ def parse_json(body: bytes | str) -> Any:
 
 
 def format_timestamp(value: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, as the contract shows."""
+    """ISO 8601 in UTC with a ``Z``, as the API writes times."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -1,4 +1,4 @@
-"""Unguessable identifiers in the shape the contract shows (``r`` + 16 characters)."""
+"""Unguessable identifiers: ``r`` + 16 characters for orders (docs/api.md, Ids)."""
 
 import re
 import secrets

@@ -178,7 +178,7 @@ class HistoryEntryIn(BaseModel):
 
 
 class OrderImport(OrderCreate):
-    """An order as a file or a platform holds it, taken as sent (the contract's "Ingested
+    """An order as a file or a platform holds it, taken as sent (docs/integrations.md, "Ingested
     orders"): no line items is fine, contacts that do not parse are kept as received, amounts
     with more places than the currency are rounded half-up; its times and history are kept."""
 
