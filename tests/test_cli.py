@@ -71,6 +71,83 @@ class TestTokens:
         assert result.returncode == 1
         assert "lowercase" in result.stderr
 
+    def test_list_piped_or_as_json_shows_whole_ids(self, env: dict[str, str]) -> None:
+        for name in ("a-rather-long-token-name-for-a-narrow-screen", "second"):
+            orderly("tokens", "create", "--org", "acme", "--name", name, env=env)
+        piped = orderly("tokens", "list", "--org", "acme", env=env).stdout.splitlines()
+        rows = [line.split("\t") for line in piped]
+        assert [row[1] for row in rows] == [
+            "a-rather-long-token-name-for-a-narrow-screen",
+            "second",
+        ]
+        assert all(row[0].startswith("tok_") and len(row) == 4 for row in rows)
+        listed = json.loads(orderly("tokens", "list", "--org", "acme", "--json", env=env).stdout)
+        assert [token["id"] for token in listed] == [row[0] for row in rows]
+        assert set(listed[0]) == {"id", "name", "created", "revoked"}
+
+    def test_integrations_list_as_json(self, env: dict[str, str]) -> None:
+        orderly("tokens", "create", "--org", "acme", env=env)  # makes the organization
+        orderly("integrations", "add", "--org", "acme", "--platform", "zid", env=env)
+        [connection] = json.loads(
+            orderly("integrations", "list", "--org", "acme", "--json", env=env).stdout
+        )
+        assert connection["platform"] == "zid"
+        assert connection["webhook_url"].endswith(f"/api/v1/webhooks/zid/{connection['id']}")
+
+
+class TestErrors:
+    def test_an_unwritable_export_path_is_one_line_and_status_1(self, env: dict[str, str]) -> None:
+        orderly("tokens", "create", "--org", "acme", env=env)
+        result = orderly(
+            "export", "--org", "acme", "--format", "csv", "-o", "/no/such/dir/x.csv", env=env
+        )
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "No such file or directory: /no/such/dir/x.csv"
+        ]
+
+    def test_an_unreachable_database_is_one_line_and_status_1(self, env: dict[str, str]) -> None:
+        unreachable = {**env, "ORDERLY_DATABASE_URL": f"postgresql://x:y@127.0.0.1:{free_port()}/z"}
+        result = orderly("tokens", "list", "--org", "acme", env=unreachable)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("Cannot use the database:")
+
+    def test_a_command_that_would_make_a_new_database_file_says_where(self, tmp_path: Path) -> None:
+        environment = {k: v for k, v in os.environ.items() if k != "ORDERLY_DATABASE_URL"}
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        result = subprocess.run(
+            [sys.executable, "-m", "orderly.cli", "tokens", "create", "--org", "acme"],
+            env=environment,
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"Creating a new database at {elsewhere / 'orderly.db'}" in result.stderr
+        again = subprocess.run(
+            [sys.executable, "-m", "orderly.cli", "tokens", "list", "--org", "acme"],
+            env=environment,
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "Creating a new database" not in again.stderr
+
+
+class TestVersion:
+    def test_prints_the_version(self, env: dict[str, str]) -> None:
+        from orderly import __version__
+
+        result = orderly("--version", env=env)
+        assert (result.returncode, result.stdout) == (0, f"orderly {__version__}\n")
+
 
 class TestServe:
     def test_serves_the_api_with_a_minted_token(self, env: dict[str, str]) -> None:

@@ -1,10 +1,11 @@
 """The ``orderly`` command: run the API and manage organizations and tokens."""
 
+import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, BinaryIO, NoReturn
@@ -22,12 +23,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from orderly import __version__
 from orderly.auth import service as auth
 from orderly.core.config import get_settings
-from orderly.core.db import analyze, migrate, transaction
+from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export import importer
 from orderly.export import service as export
@@ -38,12 +41,17 @@ from orderly.integrations import service as integrations_service
 from orderly.integrations.models import Platform
 from orderly.integrations.schemas import ConnectionCreate
 
-app = typer.Typer(help="Orderly: unified order management.", no_args_is_help=True)
+# Errors a user can fix are one line (see ``run``), not a traceback.
+app = typer.Typer(
+    help="Orderly: unified order management.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 integrations = typer.Typer(help="Connect the platforms that send orders.", no_args_is_help=True)
 app.add_typer(integrations, name="integrations")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages never broken at 80 columns
 
 
 def _print_version(asked: bool) -> None:
@@ -64,10 +72,27 @@ def main(
     """Orderly: unified order management."""
 
 
+def _sqlite_file() -> Path | None:
+    url = make_url(sqlalchemy_url(get_settings().database_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database or "").resolve()
+
+
+def _note_a_new_database() -> None:
+    """Say so when a command is about to create a SQLite file: a relative
+    ``ORDERLY_DATABASE_URL`` (the default) names a different file in every folder, and a
+    command run from the wrong one would otherwise work on an empty database of its own."""
+    path = _sqlite_file()
+    if path is not None and not path.exists():
+        err.print(f"Creating a new database at {path} (ORDERLY_DATABASE_URL).")
+
+
 @contextmanager
 def database(*, write: bool = True) -> Iterator[Session]:
     """A migrated database and one transaction, committed if the command succeeds. A reading
     command (``write=False``) leaves SQLite's write lock to the server's writers."""
+    _note_a_new_database()
     migrate()
     try:
         with transaction(write=write) as session:
@@ -87,6 +112,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (migrating the database and refreshing its statistics first)."""
+    _note_a_new_database()
+    path = _sqlite_file()
+    where = str(path) if path else make_url(get_settings().database_url).render_as_string()
+    err.print(f"Orders are kept in {where}.")
     if not migrate():  # a migration refreshes the statistics itself
         analyze()
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -125,17 +154,42 @@ def create_token(
     print(minted.secret)
 
 
+AsJSON = Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")]
+
+
+def _print_rows(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], as_json: bool) -> None:
+    """A table on a terminal; tab-separated lines when piped (nothing cut to the screen's
+    width); a JSON array of objects with ``--json``."""
+    if as_json:
+        print(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], indent=2))
+    elif sys.stdout.isatty():
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        for row in rows:
+            print("\t".join(row))
+
+
 @tokens.command("list")
-def list_tokens(org: Annotated[str, typer.Option(help="Organization slug.")]) -> None:
+def list_tokens(
+    org: Annotated[str, typer.Option(help="Organization slug.")], as_json: AsJSON = False
+) -> None:
     """List an organization's tokens (never their secrets)."""
     with database(write=False) as session:
         organization = auth.require_organization(session, org)
         rows = auth.list_tokens(session, organization)
-    table = Table("id", "name", "created", "revoked")
-    for token in rows:
-        revoked = token.revoked_at.isoformat() if token.revoked_at else ""
-        table.add_row(token.id, token.name, token.created.isoformat(), revoked)
-    Console().print(table)
+    shown = [
+        (
+            token.id,
+            token.name,
+            token.created.isoformat(),
+            token.revoked_at.isoformat() if token.revoked_at else "",
+        )
+        for token in rows
+    ]
+    _print_rows(("id", "name", "created", "revoked"), shown, as_json)
 
 
 @tokens.command("revoke")
@@ -180,15 +234,23 @@ def add_integration(
 
 
 @integrations.command("list")
-def list_integrations(org: Annotated[str, typer.Option(help="Organization slug.")]) -> None:
+def list_integrations(
+    org: Annotated[str, typer.Option(help="Organization slug.")], as_json: AsJSON = False
+) -> None:
     """List an organization's connections (never their secrets)."""
     with database(write=False) as session:
         organization = auth.require_organization(session, org)
         rows = integrations_service.list_connections(session, organization)
-    # Plain tab-separated lines: the URLs are too wide for a table, and scripts can cut them.
-    for connection in rows:
-        url = integrations_service.webhook_url(connection, _LOCAL_URL)
-        print("\t".join((connection.id, connection.platform, connection.name, url)))
+    shown = [
+        (
+            connection.id,
+            connection.platform,
+            connection.name,
+            integrations_service.webhook_url(connection, _LOCAL_URL),
+        )
+        for connection in rows
+    ]
+    _print_rows(("id", "platform", "name", "webhook_url"), shown, as_json)
 
 
 def _progress(total: int, label: str) -> Progress:
@@ -310,5 +372,19 @@ def import_command(
     err.print(f"Imported {outcome.imported:,} orders into {organization.slug}.")
 
 
+def run() -> None:
+    """The ``orderly`` command. A failure the user can fix (a path that cannot be written, a
+    database that cannot be reached) is one line on stderr and exit status 1."""
+    try:
+        app()
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"[red]{exc.strerror or exc}{where}[/red]")
+        sys.exit(1)
+    except OperationalError as exc:
+        err.print(f"[red]Cannot use the database: {str(exc.orig).strip().splitlines()[0]}[/red]")
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -416,6 +416,8 @@ class TestCursor:
             {"cursor": "garbage"},
             {"cursor": "W10"},
             {"cursor": "bnVsbA"},
+            {"cursor": "a"},  # not base64 at all
+            {"cursor": "_w"},  # base64 of a byte that is no UTF-8
             {"cursor": "WyItY3JlYXRlZCIsIjIwMjQiLCJyIl0", "page": 2},
         ],
     )
@@ -423,6 +425,13 @@ class TestCursor:
         response = api.get(ORDERS, params=params)
         assert response.status_code == 422
         assert "cursor" in response.json()["details"]
+
+    @pytest.mark.parametrize("cursor", ["garbage", "a", "_w", "bnVsbA", "W10"])
+    def test_a_bad_cursor_is_explained_in_the_apis_words(
+        self, api: httpx.Client, cursor: str
+    ) -> None:
+        details = api.get(ORDERS, params={"cursor": cursor}).json()["details"]
+        assert details == {"cursor": "Not a cursor this API handed out"}
 
     def test_a_cursor_of_another_sort_is_422(
         self, api: httpx.Client, make_order: MakeOrder

@@ -168,6 +168,10 @@ class OrderFilters(BaseModel):
         return self.sort.startswith("-")
 
 
+class _OtherSort(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a page ended: the sort value and id of its last order (a keyset cursor)."""
@@ -189,15 +193,16 @@ class Position:
             if not isinstance(order_id, str) or not isinstance(value, str | None):
                 raise ValueError
             if cursor_sort != sort:
-                raise ValueError("This cursor belongs to another sort order")
+                raise _OtherSort("This cursor belongs to another sort order")
             field = sort.removeprefix("-")
             if value is not None and field in ("created", "updated"):
                 value = datetime.fromisoformat(value)
             elif value is not None and field == "total_amount":
                 value = Decimal(value)
-        except ValueError as exc:
-            raise ValueError(str(exc) or "Not a cursor this API handed out") from None
-        except (TypeError, ArithmeticError, UnicodeDecodeError):
+        except _OtherSort as exc:
+            raise ValueError(str(exc)) from None
+        except (ValueError, TypeError, ArithmeticError):
+            # base64's, JSON's and the codecs' own messages would only puzzle a client.
             raise ValueError("Not a cursor this API handed out") from None
         return cls(sort=sort, value=value, id=order_id)
 
