@@ -197,6 +197,43 @@ class TestImportCommand:
         assert result.returncode == 1
         assert b"Order already exists" in result.stderr
 
+    def test_a_line_items_file_with_chosen_columns_is_read_as_line_items(
+        self, shop: list[dict[str, Any]], database_url: str, tmp_path: Path, api: httpx.Client
+    ) -> None:
+        columns = "id,source,product_name,quantity,price,total_amount,currency"
+        source = tmp_path / "lines.csv"
+        exported = orderly(
+            "export", "--org", "acme", "--shape", "line_items", "--columns", columns,
+            "-o", str(source), url=database_url,
+        )  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        result = orderly("import", "--org", "copy", str(source), url=database_url)
+        assert result.returncode == 0, result.stderr
+        copied = orderly(
+            "export", "--org", "copy", "--format", "jsonl", "-o", "-", url=database_url
+        )
+        orders = [json.loads(line) for line in copied.stdout.splitlines()]
+        lines = sorted(len(order["products"]) for order in orders)
+        assert lines == sorted(len(order["products"]) for order in shop)
+
+    @pytest.mark.parametrize(
+        ("header", "message"),
+        [
+            (b"id,source,colour", b"Unknown column(s) colour"),
+            (b"source,product_name,quantity,currency", b"needs the id column"),
+        ],
+    )
+    def test_a_header_it_cannot_read_is_refused_before_any_row(
+        self, database_url: str, tmp_path: Path, header: bytes, message: bytes
+    ) -> None:
+        bad = tmp_path / "orders.csv"
+        bad.write_bytes(header + b"\r\nx,y,z,w\r\n")
+        result = orderly("import", "--org", "copy", str(bad), url=database_url)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            next(line for line in result.stderr.strip().splitlines() if message in line)
+        ]
+
     def test_unknown_file_type(self, database_url: str, tmp_path: Path) -> None:
         other = tmp_path / "orders.txt"
         other.write_text("x")

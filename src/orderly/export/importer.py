@@ -53,7 +53,7 @@ def _cell(name: str, text: str) -> Any:
 def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        by_line = bool(reader.fieldnames and "line_number" in reader.fieldnames)
+        by_line = _check_header([name for name in reader.fieldnames or () if name])
         current: tuple[int, dict[str, Any]] | None = None
         # Rows are numbered as a spreadsheet shows them: the header is row 1.
         for row, record in enumerate(reader, start=2):
@@ -84,6 +84,23 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
                 )
         if current is not None:
             yield current
+
+
+def _check_header(header: list[str]) -> bool:
+    """Refuse, before any row, a header this import cannot read; returns whether the file has
+    a row per line item (any line-item column: an export with ``shape=line_items``, whatever
+    columns it chose)."""
+    unknown = [name for name in header if name not in _KINDS]
+    if unknown:
+        raise UnreadableRow(
+            f"Unknown column(s) {', '.join(unknown)}: an import reads the columns export writes"
+        )
+    by_line = any(name in _LINE_NAMES for name in header)
+    if by_line and "id" not in header:
+        raise UnreadableRow(
+            "A file with line-item columns needs the id column: it says which lines make one order"
+        )
+    return by_line
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
