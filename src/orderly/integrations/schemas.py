@@ -9,7 +9,10 @@ from orderly.integrations.models import Outcome, Platform
 
 
 class ConnectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"platform": "salla", "name": "متجر الرياض"}]},
+    )
 
     platform: Platform
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None

@@ -214,7 +214,19 @@ class BulkStatusItem(StatusUpdate):
 
 
 class BulkStatusRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "updates": [
+                        {"id": "r8k2m4q7w1x9z3b5c", "status": "confirmed"},
+                        {"id": "r1t6n8p2v4y7a9d3e", "payment_status": "paid"},
+                    ]
+                }
+            ]
+        },
+    )
 
     # Items are checked one by one by the service (each succeeds or fails on its own): the
     # schema describes them, validation is skipped here.
@@ -225,7 +237,10 @@ class BulkStatusRequest(BaseModel):
 
 
 class BulkDeleteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"ids": ["r8k2m4q7w1x9z3b5c", "r1t6n8p2v4y7a9d3e"]}]},
+    )
 
     ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         description="Up to 1,000 order ids.", json_schema_extra={"maxItems": 1000}
