@@ -1,9 +1,12 @@
 """Malformed and hostile input: always the envelope, never a 500, never a partial write."""
 
+from decimal import Decimal
+
 import httpx
 import pytest
 
 from orderly.core.config import get_settings
+from orderly.core.http import parse_json
 from tests.conftest import MakeOrder
 from tests.factories import order_payload
 
@@ -145,3 +148,64 @@ class TestDeclaredErrors:
             for status in statuses:
                 schema = responses[status]["content"]["application/json"]["schema"]
                 assert schema == envelope, (method, path, status)
+
+
+class TestValuesAtTheEdges:
+    """Inputs that used to be answered 500: each is now stored exactly or refused with 422."""
+
+    META = b'{"weight": 1.5, "tiny": 0.1, "big": 123456789012345678901234567890, "n": [2.50]}'
+
+    def test_fractions_and_big_integers_in_meta_are_kept_digit_for_digit(
+        self, api: httpx.Client, make_order: MakeOrder
+    ) -> None:
+        body = order_payload().rstrip(b"}") + b', "meta": ' + self.META + b"}"
+        created = api.post(ORDERS, content=body)
+        assert created.status_code == 201, created.text
+        order_id = created.json()["id"]
+        replaced = api.put(f"{ORDERS}/{order_id}", content=body)
+        assert replaced.status_code == 200, replaced.text
+        bulk = api.post(f"{ORDERS}/bulk", content=b"[" + body + b"]")
+        assert bulk.json()["data"]["succeeded"] == 1, bulk.text
+        expected = {
+            "weight": Decimal("1.5"),
+            "tiny": Decimal("0.1"),
+            "big": 123456789012345678901234567890,
+            "n": [Decimal("2.50")],
+        }
+        listed = parse_json(api.get(ORDERS).text)["data"]
+        shown = [created.text, replaced.text, api.get(f"{ORDERS}/{order_id}").text]
+        for meta in [parse_json(text)["meta"] for text in shown] + [o["meta"] for o in listed]:
+            assert meta == expected  # PostgreSQL's jsonb orders keys its own way
+        for text in shown:
+            assert '"big":123456789012345678901234567890' in text
+            assert '"n":[2.50]' in text
+
+    @pytest.mark.parametrize("created", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+    def test_a_time_beyond_utcs_range_is_422(self, api: httpx.Client, created: str) -> None:
+        body = order_payload().rstrip(b"}") + f', "created": "{created}"}}'.encode()
+        response = api.post(ORDERS, content=body)
+        assert response.status_code == 422
+        assert "created" in response.json()["details"]
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"created_from": "0001-01-01T00:00:00+01:00"},
+            {"created_to": "9999-12-31T23:59:59-01:00"},
+        ],
+    )
+    def test_a_filter_time_beyond_utcs_range_is_422(
+        self, api: httpx.Client, params: dict[str, str]
+    ) -> None:
+        response = api.get(ORDERS, params=params)
+        assert response.status_code == 422
+        assert set(response.json()["details"]) == set(params)
+
+    def test_a_line_total_beyond_storage_is_422(self, api: httpx.Client) -> None:
+        body = (
+            b'{"source": "api", "currency": "SAR", "total_amount": 5, "subtotal": 1,'
+            b' "products": [{"quantity": 1000000, "price": 99999999999999}]}'
+        )
+        response = api.post(ORDERS, content=body)
+        assert response.status_code == 422
+        assert response.json()["details"] == {"products.0.total": "Line total is too large"}

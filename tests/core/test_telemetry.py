@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -136,3 +137,21 @@ class TestMetrics:
             base_url, "orderly_webhook_deliveries_total", platform="salla", outcome="unverified"
         )
         assert after - before == 1
+
+
+class TestErrorLines:
+    def test_an_error_without_an_organization_is_logged_with_its_traceback(self) -> None:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            record = logging.LogRecord(
+                "orderly.core.errors", logging.ERROR, __file__, 1, "Unhandled", (), sys.exc_info()
+            )
+        record.request_id = "r-1"
+        text = TextFormatter("%(levelname)s %(message)s").format(record)
+        first, *rest = text.splitlines()
+        assert first == "ERROR Unhandled request_id=r-1"
+        assert "RuntimeError: boom" in rest[-1]
+        entry = json.loads(JSONFormatter().format(record))
+        assert entry["request_id"] == "r-1"
+        assert "RuntimeError: boom" in entry["traceback"]

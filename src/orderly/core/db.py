@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.core import money
 from orderly.core.config import get_settings
+from orderly.core.http import dump_json, parse_json
 from orderly.core.telemetry import DATABASE_IN_USE
 
 NAMING_CONVENTION = {
@@ -154,13 +155,24 @@ class _SQLiteWriters:
             self.lock.release()
 
 
+def _json_text(value: Any) -> str:
+    return dump_json(value).decode()
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     url = sqlalchemy_url(url or get_settings().database_url)
     # Requests never hold more connections than the pool has (``Database.turn``); the overflow
     # serves what runs beside them: token lookups, export streams, the CLI's own engine.
     pool = get_settings().db_pool_size
-    sizing = {"pool_size": pool, "max_overflow": pool}
+    # JSON columns (an order's ``meta``) are written and read like request bodies: fractions
+    # as exact decimals, never binary floats (the standard json module refuses a Decimal).
+    sizing = {
+        "pool_size": pool,
+        "max_overflow": pool,
+        "json_serializer": _json_text,
+        "json_deserializer": parse_json,
+    }
     if url.startswith("sqlite"):
         # Pooled connections stay open: a new one pays its PRAGMAs and starts with a cold cache.
         engine = create_engine(url, connect_args={"check_same_thread": False}, **sizing)

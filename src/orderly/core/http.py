@@ -2,12 +2,11 @@
 
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-import simplejson
 import starlette.responses
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -43,14 +42,6 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _encode_other(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def _exact_decimal(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))  # written as the number it is, never via a float
@@ -58,21 +49,29 @@ def _exact_decimal(value: Any) -> Any:
 
 
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+_INT_RANGE = range(-(2**63), 2**64)  # the integers orjson writes itself
+
+
+def _big_integers_as_text(value: Any) -> Any:
+    """``value`` with integers beyond 64 bits (a client's ``meta`` may hold them) made number
+    fragments, written digit for digit."""
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
+        return orjson.Fragment(str(value))
+    if isinstance(value, dict):
+        return {key: _big_integers_as_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_integers_as_text(item) for item in value]
+    return value
 
 
 def dump_json(content: Any) -> bytes:
-    """JSON bytes with exact decimals and ISO 8601 UTC times (``Z``): orjson, and simplejson
-    for what orjson refuses (integers beyond 64 bits in a client's ``meta``)."""
+    """JSON bytes with exact decimals and ISO 8601 UTC times (``Z``), by orjson."""
     try:
         return orjson.dumps(content, default=_exact_decimal, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
-        return simplejson.dumps(
-            content,
-            use_decimal=True,
-            default=_encode_other,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+        # Only integers beyond 64 bits make orjson give up; anything else fails again here.
+        content = _big_integers_as_text(content)
+        return orjson.dumps(content, default=_exact_decimal, option=_ORJSON_OPTIONS)
 
 
 class JSONResponse(starlette.responses.JSONResponse):

@@ -136,8 +136,16 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        fields = [f"{name}={getattr(record, name)}" for name in ("organization", "request_id")]
-        return f"{line} {' '.join(fields)}" if hasattr(record, "request_id") else line
+        fields = [
+            f"{name}={getattr(record, name)}"
+            for name in ("organization", "request_id")
+            if hasattr(record, name)
+        ]
+        if not fields:
+            return line
+        # The fields go on the message's line, before a traceback if there is one.
+        message, newline, rest = line.partition("\n")
+        return f"{message} {' '.join(fields)}{newline}{rest}"
 
 
 class JSONFormatter(logging.Formatter):

@@ -53,7 +53,10 @@ def _instant(raw: str, *, end_of_day: bool) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("Not an ISO 8601 date or date-time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is after the last instant in UTC
+        raise ValueError("Out of the range of times (years 1 to 9999 in UTC)") from None
 
 
 class OrderFilters(BaseModel):

@@ -34,7 +34,10 @@ def _exact_number(value: Any) -> Any:
 
 
 def _aware_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant in UTC
+        raise ValueError("Out of the range of times (years 1 to 9999 in UTC)") from None
 
 
 def _currency_code(value: str) -> str:

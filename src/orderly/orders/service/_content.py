@@ -53,6 +53,8 @@ def _line_items(data: OrderContent, amount: _Amounts) -> list[dict[str, Any]]:
             if item.total is not None
             else price * item.quantity
         )
+        if total >= money.MAX_AMOUNT:  # quantity × price can pass what any amount may be
+            amount.errors[f"products.{index}.total"] = "Line total is too large"
         line_items.append(
             {
                 "position": index,
