@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -209,6 +210,8 @@ def transaction(url: str | None = None, *, write: bool) -> Iterator[Session]:
 
 
 T = TypeVar("T")
+_DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction it chose to end in a deadlock
+_ATTEMPTS = 3
 
 
 class Database:
@@ -253,8 +256,16 @@ class Database:
             return await run_in_threadpool(self._run, work, write)
 
     def _run(self, work: Callable[[Session], T], write: bool) -> T:
-        with transaction(self.url, write=write) as session:
-            return work(session)
+        for attempt in range(_ATTEMPTS):
+            try:
+                with transaction(self.url, write=write) as session:
+                    return work(session)
+            except OperationalError as exc:
+                # PostgreSQL ends one of two transactions that wait for each other's row locks
+                # (a deadlock); it was rolled back whole, so running it again is safe.
+                if getattr(exc.orig, "sqlstate", None) != _DEADLOCK or attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
 
 async def get_database(request: Request) -> Database:
