@@ -13,10 +13,13 @@ import pytest
 from tests.support.postgres import free_port
 
 
-def orderly(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def orderly(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "orderly.cli", *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -118,26 +121,10 @@ class TestErrors:
         environment = {k: v for k, v in os.environ.items() if k != "ORDERLY_DATABASE_URL"}
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        result = subprocess.run(
-            [sys.executable, "-m", "orderly.cli", "tokens", "create", "--org", "acme"],
-            env=environment,
-            cwd=elsewhere,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = orderly("tokens", "create", "--org", "acme", env=environment, cwd=elsewhere)
         assert result.returncode == 0, result.stderr
         assert f"Creating a new database at {elsewhere / 'orderly.db'}" in result.stderr
-        again = subprocess.run(
-            [sys.executable, "-m", "orderly.cli", "tokens", "list", "--org", "acme"],
-            env=environment,
-            cwd=elsewhere,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        again = orderly("tokens", "list", "--org", "acme", env=environment, cwd=elsewhere)
         assert "Creating a new database" not in again.stderr
 
 
