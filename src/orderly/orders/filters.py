@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from orderly.orders.schemas import as_utc
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
 
 SORTABLE_FIELDS = ("created", "updated", "total_amount", "customer_name", "status")
@@ -53,10 +54,7 @@ def _instant(raw: str, *, end_of_day: bool) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("Not an ISO 8601 date or date-time") from None
-    try:
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:59:59-01:00 is after the last instant in UTC
-        raise ValueError("Out of the range of times (years 1 to 9999 in UTC)") from None
+    return as_utc(parsed)
 
 
 class OrderFilters(BaseModel):

@@ -33,7 +33,9 @@ def _exact_number(value: Any) -> Any:
     return value
 
 
-def _aware_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC time (one without an offset is read as UTC), or ``ValueError`` for a time
+    beyond UTC's range: request bodies and list filters read times through this."""
     try:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant in UTC
@@ -65,7 +67,7 @@ MoneyOut = Annotated[
         {"type": "number", "description": "Exact, with the currency's places (SAR 45.65)."}
     ),
 ]
-Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 CurrencyCode = Annotated[
