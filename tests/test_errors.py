@@ -1,21 +1,27 @@
 """Malformed and hostile input: always the envelope, never a 500, never a partial write."""
 
+import base64
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from orderly.core.config import get_settings
 from orderly.core.http import parse_json
+from orderly.orders.models import OrderRow
 from tests.conftest import MakeOrder
 from tests.factories import order_payload
 
 ORDERS = "/api/v1/orders"
 
 
-def assert_envelope(response: httpx.Response, status: int) -> dict[str, object]:
+def assert_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == {"code", "error", "details"}
     assert body["code"] == status
     assert isinstance(body["details"], dict)
@@ -209,3 +215,182 @@ class TestValuesAtTheEdges:
         response = api.post(ORDERS, content=body)
         assert response.status_code == 422
         assert response.json()["details"] == {"products.0.total": "Line total is too large"}
+
+
+def _forged_cursor(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class TestForgedCursors:
+    """A cursor is ours only if it decodes to a position a page could have ended at."""
+
+    @pytest.mark.parametrize(
+        ("sort", "raw"),
+        [
+            ("-total_amount", b'["-total_amount", "NaN", "x"]'),
+            ("-total_amount", b'["-total_amount", "Infinity", "x"]'),
+            ("-total_amount", b'["-total_amount", "-Infinity", "x"]'),
+            ("-total_amount", b'["-total_amount", "1e400", "x"]'),
+            ("-total_amount", b'["-total_amount", "1.00001", "x"]'),
+            ("-created", b'["-created", "0001-01-01T00:00:00+01:00", "x"]'),
+            ("-created", b'["-created", "9999-12-31T23:59:59-01:00", "x"]'),
+            pytest.param("-created", b"[" * 100_000 + b"]" * 100_000, id="nested"),
+            ("customer_name", b'["customer_name", "a\\u0000b", "x"]'),
+            ("-created", b'["-created", "2026-01-01T00:00:00Z", "a\\u0000b"]'),
+            ("customer_name", b'["customer_name", "\\ud800", "x"]'),
+        ],
+    )
+    def test_is_refused_with_422(self, api: httpx.Client, sort: str, raw: bytes) -> None:
+        response = api.get(ORDERS, params={"sort": sort, "cursor": _forged_cursor(raw)[:2000]})
+        body = assert_envelope(response, 422)
+        assert set(body["details"]) == {"cursor"}
+
+
+class TestUnstorableIdsInPaths:
+    """A NUL cannot be stored in PostgreSQL text: such an id names nothing, so it is a 404."""
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/api/v1/integrations/a%00b"),
+            ("DELETE", "/api/v1/integrations/a%00b"),
+            ("GET", "/api/v1/integrations/a%00b/deliveries"),
+            ("GET", "/api/v1/integrations/a%00b/deliveries/c%00d"),
+            ("POST", "/api/v1/integrations/a%00b/deliveries/c%00d/replay"),
+            ("GET", "/api/v1/orders/a%00b"),
+            ("PUT", "/api/v1/orders/a%00b"),
+            ("PATCH", "/api/v1/orders/a%00b/status"),
+            ("DELETE", "/api/v1/orders/a%00b"),
+            ("POST", "/api/v1/webhooks/salla/a%00b"),
+        ],
+    )
+    def test_is_404(self, api: httpx.Client, method: str, path: str) -> None:
+        body = order_payload() if method == "PUT" else b'{"status": "confirmed"}'
+        response = api.request(method, path, content=body if method in ("PUT", "PATCH") else None)
+        assert response.status_code in (401, 404), response.text
+        assert_envelope(response, response.status_code)
+
+
+class TestMetaLimits:
+    """``meta`` is free-form but bounded: 32 levels and 16 KiB of JSON."""
+
+    @staticmethod
+    def _nested(levels: int) -> dict[str, object]:
+        meta: dict[str, object] = {}
+        for _ in range(levels - 1):
+            meta = {"a": meta}
+        return meta
+
+    def test_32_levels_are_kept(self, api: httpx.Client) -> None:
+        response = api.post(ORDERS, json={**_body(), "meta": self._nested(32)})
+        assert response.status_code == 201, response.text
+
+    @pytest.mark.parametrize("method", ["POST", "PUT"])
+    def test_33_levels_are_422(self, api: httpx.Client, make_order: MakeOrder, method: str) -> None:
+        path = ORDERS if method == "POST" else f"{ORDERS}/{make_order()['id']}"
+        response = api.request(method, path, json={**_body(), "meta": self._nested(33)})
+        body = assert_envelope(response, 422)
+        assert set(body["details"]) == {"meta"}
+
+    def test_more_than_16_kib_is_422(self, api: httpx.Client) -> None:
+        response = api.post(ORDERS, json={**_body(), "meta": {"note": "x" * 16_400}})
+        body = assert_envelope(response, 422)
+        assert set(body["details"]) == {"meta"}
+
+    def test_an_order_stored_deeper_still_exports_and_reads(
+        self, api: httpx.Client, db: Session, make_order: MakeOrder
+    ) -> None:
+        """Orders stored before the limit (or by hand) can never break a read or an export."""
+        deep = make_order()
+        make_order(external_id="after")
+        nested = "[" * 600 + "1.50" + "]" * 600
+        db.execute(
+            update(OrderRow)
+            .where(OrderRow.id == deep["id"])
+            .values(meta=parse_json('{"deep": ' + nested + "}"))
+        )
+        db.commit()
+        shown = api.get(f"{ORDERS}/{deep['id']}")
+        assert shown.status_code == 200
+        assert nested in shown.text
+        exported = api.get(f"{ORDERS}/export", params={"format": "jsonl"})
+        assert exported.status_code == 200
+        assert len(exported.text.splitlines()) == 2
+        assert nested in exported.text
+        csv = api.get(f"{ORDERS}/export", params={"format": "csv", "columns": "id,meta"})
+        assert len(csv.text.splitlines()) == 3
+
+
+def _body() -> dict[str, object]:
+    return {
+        "source": "api",
+        "currency": "SAR",
+        "total_amount": 10,
+        "products": [{"quantity": 1, "price": 10}],
+    }
+
+
+class TestBulkItemsFailAlone:
+    def test_one_hostile_item_among_1000_fails_alone(self, api: httpx.Client) -> None:
+        hostile = [
+            {**_body(), "meta": {"weight": 1.5}},
+            {**_body(), "created": "0001-01-01T00:00:00+01:00"},
+            {**_body(), "subtotal": 1, "products": [{"quantity": 1_000_000, "price": 99e12}]},
+            {**_body(), "meta": TestMetaLimits._nested(40)},
+            {**_body(), "meta": {"note": "x" * 17_000}},
+        ]
+        items = [_body() for _ in range(1000 - len(hostile))] + hostile
+        response = api.post(f"{ORDERS}/bulk", json=items)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert (data["succeeded"], data["failed"]) == (996, 4)
+        assert sorted(data["errors"]) == ["996", "997", "998", "999"]  # the fraction is kept
+        assert api.get(ORDERS).json()["total_count"] == 996
+
+
+class TestSmallerEdges:
+    def test_a_chunked_body_over_the_limit_is_413(self, api: httpx.Client) -> None:
+        limit = get_settings().max_body_bytes
+
+        def chunks() -> Iterator[bytes]:
+            sent = 0
+            while sent <= limit:
+                yield b" " * 65536
+                sent += 65536
+
+        response = api.post(ORDERS, content=chunks())
+        assert_envelope(response, 413)
+
+    def test_invalid_utf8_is_malformed_json(self, api: httpx.Client) -> None:
+        response = api.post(ORDERS, content=b'{"customer_name": "\xc3\x28"}')
+        body = assert_envelope(response, 400)
+        assert body["error"] == "Malformed JSON"
+
+    @pytest.mark.parametrize("amount", [b"1e-999999999", b"1e-5", b"10.00001"])
+    def test_amounts_beyond_four_places_are_refused(self, api: httpx.Client, amount: bytes) -> None:
+        raw = b'{"source": "api", "currency": "SAR", "total_amount": ' + amount
+        raw += b', "products": [{"quantity": 1, "price": 1}]}'
+        body = assert_envelope(api.post(ORDERS, content=raw), 422)
+        assert "total_amount" in body["details"]
+
+    @pytest.mark.parametrize("limit", ["100.0", "1e2", "20 "])
+    def test_limit_must_be_a_whole_number(self, api: httpx.Client, limit: str) -> None:
+        assert_envelope(api.get(ORDERS, params={"limit": limit}), 422)
+
+    def test_negative_zero_is_never_shown(self, api: httpx.Client, make_order: MakeOrder) -> None:
+        order = make_order()
+        raw = (
+            b'{"source": "api", "currency": "SAR", "total_amount": -0.0, "discount": -0.00,'
+            b' "products": [{"quantity": 1, "price": -0}]}'
+        )
+        response = api.put(f"{ORDERS}/{order['id']}", content=raw)
+        assert response.status_code in (200, 422), response.text
+        assert "-0" not in response.text
+        assert "-0" not in api.get(f"{ORDERS}/{order['id']}").text
+
+    def test_a_name_of_300_non_breaking_spaces_is_422(self, api: httpx.Client) -> None:
+        response = api.post(
+            "/api/v1/integrations", json={"platform": "salla", "name": "\u00a0" * 300}
+        )
+        body = assert_envelope(response, 422)
+        assert "name" in body["details"]

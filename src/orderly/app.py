@@ -10,7 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from orderly import __version__
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
-from orderly.core.errors import PayloadTooLarge, envelope, install_error_handlers
+from orderly.core.errors import (
+    BodyTooLarge,
+    PayloadTooLarge,
+    envelope,
+    install_error_handlers,
+)
 from orderly.core.http import JSONResponse
 from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
 from orderly.export.routes import router as export_router
@@ -69,7 +74,7 @@ class BodySizeLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise PayloadTooLarge(details={"body": f"At most {self.max_bytes} bytes"})
+                raise BodyTooLarge(self.max_bytes)
             return message
 
         await self.app(scope, counted_receive, send)

@@ -48,6 +48,15 @@ class PayloadTooLarge(OrderlyError):
     message = "Request body too large"
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a body is read past the size limit (a body sent in chunks, without a
+    ``Content-Length`` to refuse it by). An HTTP exception because FastAPI lets those out of
+    its body reading unchanged, where it would turn any other error into a plain 400."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(PayloadTooLarge.status_code, f"At most {max_bytes} bytes")
+
+
 class ValidationFailed(OrderlyError):
     status_code = 422
     message = "Validation failed"
@@ -131,6 +140,8 @@ async def _handle_request_validation(_: Request, exc: Exception) -> JSONResponse
 
 async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, BodyTooLarge):
+        return envelope(exc.status_code, PayloadTooLarge.message, {"body": exc.detail})
     messages = {404: "Not found", 405: "Method not allowed"}
     message = messages.get(exc.status_code, str(exc.detail))
     response = envelope(exc.status_code, message)

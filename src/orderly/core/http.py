@@ -4,12 +4,13 @@ import json
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import starlette.responses
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BeforeValidator
 from starlette.types import Scope
 
 
@@ -17,24 +18,41 @@ def _reject_constant(name: str) -> None:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
-def _has_unstorable_text(value: Any) -> bool:
+def has_unstorable_text(value: Any) -> bool:
     """NUL and unpaired surrogates: valid JSON escapes, but no database stores them as text."""
     if isinstance(value, str):
         return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
     if isinstance(value, dict):
-        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+        return any(has_unstorable_text(k) or has_unstorable_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_unstorable_text(v) for v in value)
+        return any(has_unstorable_text(v) for v in value)
     return False
 
 
 def parse_json(body: bytes | str) -> Any:
     """JSON with every non-integer number read as ``Decimal``; NaN, Infinity, NUL refused."""
-    parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    try:
+        parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except RecursionError:
+        raise json.JSONDecodeError("Nested too deeply", "", 0) from None
+    except UnicodeDecodeError:
+        raise json.JSONDecodeError("Not UTF-8", "", 0) from None
     escapes = b"\\u" if isinstance(body, bytes) else "\\u"
-    if escapes in body and _has_unstorable_text(parsed):  # type: ignore[operator]
+    if escapes in body and has_unstorable_text(parsed):  # type: ignore[operator]
         raise json.JSONDecodeError("NUL or unpaired surrogate in a string", "", 0)
     return parsed
+
+
+def _whole_number(value: Any) -> Any:
+    # Query strings are text: "20" is a whole number; "20.0", "2e1" and " 20" are refused rather
+    # than read leniently.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("Must be a whole number written with digits only")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+"""An integer query parameter."""
 
 
 def format_timestamp(value: datetime) -> str:
@@ -64,14 +82,46 @@ def _big_integers_as_text(value: Any) -> Any:
     return value
 
 
+def _deeply_nested_json(content: Any) -> bytes:
+    """JSON of data nested deeper than orjson goes (254 levels), written with an explicit stack
+    instead of recursion: ``meta`` stored before its depth limit must still be shown and
+    exported whole."""
+    parts: list[bytes] = []
+    stack: list[Any] = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):  # punctuation pushed below; values never hold bytes
+            parts.append(item)
+        elif isinstance(item, dict):
+            stack.append(b"}")
+            for index, (key, value) in reversed(list(enumerate(item.items()))):
+                stack.append(value)
+                stack.append((b"," if index else b"") + orjson.dumps(str(key)) + b":")
+            stack.append(b"{")
+        elif isinstance(item, list | tuple):
+            stack.append(b"]")
+            for index, value in reversed(list(enumerate(item))):
+                stack.append(value)
+                if index:
+                    stack.append(b",")
+            stack.append(b"[")
+        else:
+            parts.append(dump_json(item))
+    return b"".join(parts)
+
+
 def dump_json(content: Any) -> bytes:
     """JSON bytes with exact decimals and ISO 8601 UTC times (``Z``), by orjson."""
     try:
         return orjson.dumps(content, default=_exact_decimal, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
-        # Only integers beyond 64 bits make orjson give up; anything else fails again here.
+        pass
+    # orjson gives up on integers beyond 64 bits and on nesting past 254 levels.
+    try:
         content = _big_integers_as_text(content)
         return orjson.dumps(content, default=_exact_decimal, option=_ORJSON_OPTIONS)
+    except (orjson.JSONEncodeError, RecursionError):
+        return _deeply_nested_json(content)
 
 
 class JSONResponse(starlette.responses.JSONResponse):

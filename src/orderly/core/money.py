@@ -46,9 +46,12 @@ def normalize_currency(code: str) -> str:
 
 
 def decimal_places(amount: Decimal) -> int:
-    exponent = amount.normalize().as_tuple().exponent
+    """Places after the point, trailing zeros aside; exact for any exponent (``normalize``
+    would round 1e-999999999 to 0 under the default context)."""
+    _, digits, exponent = amount.as_tuple()
     assert isinstance(exponent, int)
-    return max(0, -exponent)
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return 0 if not any(digits) else max(0, -(exponent + trailing_zeros))
 
 
 def fits_currency(amount: Decimal, currency: str) -> bool:

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from orderly.core.http import QueryInt
 from orderly.integrations.models import Outcome, Platform
 
 
@@ -15,7 +16,10 @@ class ConnectionCreate(BaseModel):
     )
 
     platform: Platform
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+        | None
+    ) = None
     secret: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=255)]
         | None
@@ -49,8 +53,8 @@ class DeliveryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome | None = None
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    limit: int = Field(default=20, ge=1, le=100)
+    page: Annotated[QueryInt, Field(ge=1, le=1_000_000)] = 1
+    limit: Annotated[QueryInt, Field(ge=1, le=100)] = 20
 
 
 class Delivery(BaseModel):

@@ -8,6 +8,7 @@ always means the delivery is on record and can be replayed.
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,8 @@ def webhook_url(connection: ConnectionRow, base_url: str) -> str:
 
 
 _CONNECTION_PREFIX, _CONNECTION_RANDOM_LENGTH = "con", 16
+_DELIVERY_RANDOM_LENGTH = 20
+_DELIVERY_ID = re.compile(rf"dlv_[a-z0-9]{{{_DELIVERY_RANDOM_LENGTH}}}")
 
 
 def _organization_id(connection_id: str) -> str | None:
@@ -94,17 +97,28 @@ def list_connections(session: Session, organization: Organization) -> Sequence[C
     return repository.list_connections(session, organization.id)
 
 
+def _is_own_connection_id(organization: Organization, connection_id: str) -> bool:
+    # An id of another shape (a NUL, which PostgreSQL cannot even compare) names nothing.
+    return _organization_id(connection_id) == organization.id
+
+
 def get_connection(
     session: Session, organization: Organization, connection_id: str
 ) -> ConnectionRow:
-    connection = repository.get_connection(session, organization.id, connection_id)
+    connection = (
+        repository.get_connection(session, organization.id, connection_id)
+        if _is_own_connection_id(organization, connection_id)
+        else None
+    )
     if connection is None:
         raise IntegrationNotFound(details={"id": connection_id})
     return connection
 
 
 def delete_connection(session: Session, organization: Organization, connection_id: str) -> None:
-    if not repository.delete_connection(session, organization.id, connection_id):
+    if not _is_own_connection_id(organization, connection_id) or not repository.delete_connection(
+        session, organization.id, connection_id
+    ):
         raise IntegrationNotFound(details={"id": connection_id})
 
 
@@ -189,7 +203,7 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
 def _new_delivery(connection: ConnectionRow, request: Incoming) -> DeliveryRow:
     return DeliveryRow(
         organization_id=connection.organization_id,
-        id=f"dlv_{random_token(20)}",
+        id=f"dlv_{random_token(_DELIVERY_RANDOM_LENGTH)}",
         connection_id=connection.id,
         received=utc_now(),
         event_id=_clip(
@@ -372,7 +386,12 @@ def list_deliveries(
 def get_delivery(
     session: Session, organization: Organization, connection_id: str, delivery_id: str
 ) -> DeliveryRow:
-    delivery = repository.get_delivery(session, organization.id, connection_id, delivery_id)
+    delivery = (
+        repository.get_delivery(session, organization.id, connection_id, delivery_id)
+        if _DELIVERY_ID.fullmatch(delivery_id)
+        and _is_own_connection_id(organization, connection_id)
+        else None
+    )
     if delivery is None:
         raise DeliveryNotFound(details={"id": delivery_id})
     return delivery

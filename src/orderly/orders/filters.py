@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from orderly.core import money
+from orderly.core.http import QueryInt, has_unstorable_text
 from orderly.orders.schemas import as_utc
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
 
@@ -195,22 +197,28 @@ class Position:
                 raise ValueError
             if cursor_sort != sort:
                 raise _OtherSort("This cursor belongs to another sort order")
+            if has_unstorable_text(order_id) or has_unstorable_text(value):
+                raise ValueError
             field = sort.removeprefix("-")
             if value is not None and field in ("created", "updated"):
-                value = datetime.fromisoformat(value)
+                value = as_utc(datetime.fromisoformat(value))
             elif value is not None and field == "total_amount":
                 value = Decimal(value)
+                # Only an amount an order can hold: finite, in range, at most 4 places.
+                if not value.is_finite() or abs(value) >= money.MAX_AMOUNT:
+                    raise ValueError
+                money.to_storage(value)
         except _OtherSort as exc:
             raise ValueError(str(exc)) from None
-        except (ValueError, TypeError, ArithmeticError):
+        except (ValueError, TypeError, ArithmeticError, RecursionError):
             # base64's, JSON's and the codecs' own messages would only puzzle a client.
             raise ValueError("Not a cursor this API handed out") from None
         return cls(sort=sort, value=value, id=order_id)
 
 
 class ListQuery(OrderFilters):
-    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    page: Annotated[QueryInt, Field(ge=1, le=1_000_000)] = 1
+    limit: Annotated[QueryInt, Field(ge=1, le=100)] = 20
     cursor: str | None = Field(
         default=None,
         max_length=2000,

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from orderly.core import money
+from orderly.core.http import dump_json
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
 
 
@@ -40,6 +41,33 @@ def as_utc(value: datetime) -> datetime:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant in UTC
         raise ValueError("Out of the range of times (years 1 to 9999 in UTC)") from None
+
+
+META_MAX_DEPTH = 32
+META_MAX_BYTES = 16 * 1024
+
+
+def _bounded_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``meta`` is free-form, but every order must stay cheap to store, read and export."""
+    if meta is None:
+        return None
+    level: list[dict[str, Any] | list[Any]] = [meta]
+    depth = 1
+    while level:  # breadth first: no recursion, however deep the client nested it
+        children = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if children:
+            depth += 1
+            if depth > META_MAX_DEPTH:
+                raise ValueError(f"Nested deeper than {META_MAX_DEPTH} levels")
+        level = children
+    if len(dump_json(meta)) > META_MAX_BYTES:
+        raise ValueError(f"Larger than {META_MAX_BYTES // 1024} KiB as JSON")
+    return meta
 
 
 def _currency_code(value: str) -> str:
@@ -113,7 +141,11 @@ class OrderContent(BaseModel):
     total_amount: Amount
     currency: CurrencyCode
     notes: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    meta: dict[str, Any] | None = Field(default=None, description="Free-form data you attach.")
+    meta: Annotated[dict[str, Any] | None, AfterValidator(_bounded_meta)] = Field(
+        default=None,
+        description=f"Free-form data you attach: at most {META_MAX_DEPTH} levels deep and"
+        f" {META_MAX_BYTES // 1024} KiB as JSON.",
+    )
     created: Timestamp | None = Field(
         default=None, description="When the order was placed on its source; default: now."
     )
