@@ -1,6 +1,8 @@
 """Malformed and hostile input: always the envelope, never a 500, never a partial write."""
 
 import base64
+import json
+import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -394,3 +396,28 @@ class TestSmallerEdges:
         )
         body = assert_envelope(response, 422)
         assert "name" in body["details"]
+
+
+class TestUnparsableRequests:
+    """What the HTTP parser refuses before the app sees it is still answered with the envelope."""
+
+    @pytest.mark.parametrize(
+        "request_bytes",
+        [
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+            b"GET /healthz?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"NOT A REQUEST\r\n\r\n",
+        ],
+        ids=["nul-in-header", "long-url", "garbage"],
+    )
+    def test_is_a_400_envelope(self, base_url: str, request_bytes: bytes) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(request_bytes)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert b"content-type: application/json" in head.lower()
+        assert json.loads(body)["code"] == 400

@@ -32,6 +32,7 @@ from orderly.auth import service as auth
 from orderly.core.config import get_settings
 from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction
 from orderly.core.errors import OrderlyError, validation_details
+from orderly.core.protocol import EnvelopeHttpToolsProtocol
 from orderly.export import importer
 from orderly.export import service as export
 from orderly.export.columns import Shape
@@ -128,6 +129,7 @@ def serve(
         port=port,
         workers=workers or os.cpu_count() or 1,
         access_log=False,
+        http=EnvelopeHttpToolsProtocol,
     )
 
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from orderly.app import create_app
+from orderly.core.protocol import EnvelopeHttpToolsProtocol
 from tests.support.postgres import free_port
 
 
@@ -15,7 +16,12 @@ from tests.support.postgres import free_port
 def live_server(database_url: str) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(database_url), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        create_app(database_url),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        http=EnvelopeHttpToolsProtocol,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
