@@ -43,6 +43,11 @@ class Conflict(OrderlyError):
     message = "Conflict"
 
 
+class PreconditionFailed(OrderlyError):
+    status_code = 412
+    message = "Precondition failed"
+
+
 class PayloadTooLarge(OrderlyError):
     status_code = 413
     message = "Request body too large"

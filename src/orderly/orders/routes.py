@@ -9,7 +9,7 @@ lets a burst queue without holding threads (docs/performance.md).
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from sqlalchemy.orm import Session
 
 from orderly.auth.deps import CurrentOrg
@@ -17,6 +17,7 @@ from orderly.core.db import Database, DatabaseDep, utc_now
 from orderly.core.errors import (
     MalformedBody,
     PayloadTooLarge,
+    PreconditionFailed,
     Unauthorized,
     ValidationFailed,
     error_responses,
@@ -43,6 +44,17 @@ router = APIRouter(
     responses=error_responses(Unauthorized, ValidationFailed),
 )
 _WITH_BODY = (MalformedBody, PayloadTooLarge)
+# Optimistic concurrency: send back the ETag of the order as read; 412 if it changed since.
+IfMatch = Annotated[
+    str | None,
+    Header(description="The order's ETag as last read; the request fails with 412 if it changed."),
+]
+
+
+def _order_answer(document: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    response = JSONResponse(document, status_code=status_code)
+    response.headers["ETag"] = service.etag(document["updated"])
+    return response
 
 
 async def _write_and_show(
@@ -96,7 +108,7 @@ async def list_orders(
 async def create_order(database: DatabaseDep, org: CurrentOrg, body: OrderCreate) -> JSONResponse:
     """Create an order."""
     document = await _write_and_show(database, org, lambda s: service.create_order(s, org, body))
-    return JSONResponse(document, status_code=201)
+    return _order_answer(document, status_code=201)
 
 
 @router.post("/bulk", response_model=BulkResult, responses=error_responses(*_WITH_BODY))
@@ -137,46 +149,74 @@ async def bulk_delete(
 @router.get(
     "/{order_id}", response_model=OrderDetail, responses=error_responses(service.OrderNotFound)
 )
-async def get_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> JSONResponse:
+async def get_order(
+    database: DatabaseDep,
+    org: CurrentOrg,
+    order_id: str,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
     """Get one order with its line items and status history."""
     document = await database.run(lambda s: service.get_document(s, org, order_id), write=False)
-    return JSONResponse(document)
+    tag = service.etag(document["updated"])
+    if if_none_match is not None and tag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers={"ETag": tag})
+    return _order_answer(document)
 
 
 @router.put(
     "/{order_id}",
     response_model=OrderDetail,
-    responses=error_responses(*_WITH_BODY, service.OrderNotFound, service.DuplicateOrder),
+    responses=error_responses(
+        *_WITH_BODY, service.OrderNotFound, service.DuplicateOrder, PreconditionFailed
+    ),
 )
 async def replace_order(
-    database: DatabaseDep, org: CurrentOrg, order_id: str, body: OrderUpdate
+    database: DatabaseDep,
+    org: CurrentOrg,
+    order_id: str,
+    body: OrderUpdate,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Replace an order's content; statuses left out keep their values."""
     document = await _write_and_show(
-        database, org, lambda s: service.replace_order(s, org, order_id, body)
+        database, org, lambda s: service.replace_order(s, org, order_id, body, if_match)
     )
-    return JSONResponse(document)
+    return _order_answer(document)
 
 
 @router.patch(
     "/{order_id}/status",
     response_model=OrderDetail,
     responses=error_responses(
-        *_WITH_BODY, service.OrderNotFound, ValidationFailed, service.InvalidTransition
+        *_WITH_BODY,
+        service.OrderNotFound,
+        ValidationFailed,
+        service.InvalidTransition,
+        PreconditionFailed,
     ),
 )
 async def change_status(
-    database: DatabaseDep, org: CurrentOrg, order_id: str, body: StatusUpdate
+    database: DatabaseDep,
+    org: CurrentOrg,
+    order_id: str,
+    body: StatusUpdate,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Change any of status, payment_status and fulfillment_status."""
     document = await _write_and_show(
-        database, org, lambda s: service.change_status(s, org, order_id, body)
+        database, org, lambda s: service.change_status(s, org, order_id, body, if_match)
     )
-    return JSONResponse(document)
+    return _order_answer(document)
 
 
-@router.delete("/{order_id}", status_code=204, responses=error_responses(service.OrderNotFound))
-async def delete_order(database: DatabaseDep, org: CurrentOrg, order_id: str) -> Response:
+@router.delete(
+    "/{order_id}",
+    status_code=204,
+    responses=error_responses(service.OrderNotFound, PreconditionFailed),
+)
+async def delete_order(
+    database: DatabaseDep, org: CurrentOrg, order_id: str, if_match: IfMatch = None
+) -> Response:
     """Delete an order."""
-    await database.run(lambda s: service.delete_order(s, org, order_id), write=True)
+    await database.run(lambda s: service.delete_order(s, org, order_id, if_match), write=True)
     return Response(status_code=204)

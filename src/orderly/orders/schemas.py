@@ -248,6 +248,11 @@ class StatusUpdate(BaseModel):
 
 class BulkStatusItem(StatusUpdate):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    updated: Timestamp | None = Field(
+        default=None,
+        description="The order's updated time as last read: the item fails (the order changed"
+        " since) unless it still is.",
+    )
 
 
 class BulkStatusRequest(BaseModel):

@@ -16,8 +16,10 @@ from orderly.orders.service._common import (
     BulkOutcome,
     DuplicateOrder,
     InvalidTransition,
+    OrderChanged,
     OrderNotFound,
     describe_error,
+    etag,
 )
 from orderly.orders.service._content import search_text
 from orderly.orders.service._import import check_import, import_batch
@@ -52,6 +54,7 @@ __all__ = [
     "IngestRequest",
     "Ingested",
     "InvalidTransition",
+    "OrderChanged",
     "OrderNotFound",
     "OrderPage",
     "bulk_change_status",
@@ -62,6 +65,7 @@ __all__ = [
     "create_order",
     "delete_order",
     "describe_error",
+    "etag",
     "get_document",
     "import_batch",
     "ingest_order",

@@ -8,6 +8,7 @@ from orderly.core.errors import (
     Conflict,
     NotFound,
     OrderlyError,
+    PreconditionFailed,
     ValidationFailed,
 )
 
@@ -29,6 +30,26 @@ class DuplicateOrder(Conflict):
 
 class InvalidTransition(ValidationFailed):
     message = "Invalid status transition"
+
+
+class OrderChanged(PreconditionFailed):
+    message = "The order has changed since it was read"
+
+
+def etag(updated: str) -> str:
+    """An order's entity tag: its ``updated`` time as the API writes it. Every write that
+    changes what ``GET /orders/{id}`` shows moves ``updated``, so equal tags mean equal orders."""
+    return f'"{updated}"'
+
+
+def check_if_match(if_match: str | None, updated: str) -> None:
+    """``If-Match`` (RFC 9110, strong comparison): ``*`` or a list of tags, one of which must be
+    the order's; a weak tag (``W/"…"``) never matches. No header: no condition."""
+    if if_match is None:
+        return
+    tags = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in tags and etag(updated) not in tags:
+        raise OrderChanged(details={"if_match": f"The order's ETag is now {etag(updated)}"})
 
 
 @dataclass

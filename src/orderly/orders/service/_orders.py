@@ -18,6 +18,7 @@ from orderly.core.errors import (
     ValidationFailed,
     validation_details,
 )
+from orderly.core.http import format_timestamp
 from orderly.core.ids import is_order_id, new_order_id
 from orderly.orders import documents, repository
 from orderly.orders.filters import ListQuery, Position
@@ -35,8 +36,10 @@ from orderly.orders.service._common import (
     BulkOutcome,
     DuplicateOrder,
     InvalidTransition,
+    OrderChanged,
     OrderNotFound,
     check_bulk_size,
+    check_if_match,
     describe_error,
 )
 from orderly.orders.service._content import prepare_content
@@ -310,7 +313,11 @@ def replace_line_items(session: Session, order: OrderRow, line_items: list[dict[
 
 
 def replace_order(
-    session: Session, organization: Organization, order_id: str, data: OrderUpdate
+    session: Session,
+    organization: Organization,
+    order_id: str,
+    data: OrderUpdate,
+    if_match: str | None = None,
 ) -> str:
     """Replace an order's content (statuses left out keep theirs); returns its id."""
     order = (
@@ -318,6 +325,7 @@ def replace_order(
     )
     if order is None:
         raise OrderNotFound(details={"id": order_id})
+    check_if_match(if_match, format_timestamp(order.updated))
     changes = planned_changes(order, data)
     content = prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
@@ -347,26 +355,33 @@ def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.S
     return repository.StatusPlan(order_id=current.id, before=before, changes=changes)
 
 
+_LOCKED_COLUMNS = (*repository.STATUS_COLUMNS, "updated")
+
+
 def _locked_states(
     session: Session, organization: Organization, order_ids: Sequence[str]
 ) -> dict[str, SimpleNamespace]:
-    """The statuses and source of these orders, locked until the transaction ends."""
+    """The statuses, source and ``updated`` of these orders, locked until the transaction
+    ends."""
     wanted = [order_id for order_id in dict.fromkeys(order_ids) if is_order_id(order_id)]
     if not wanted:
         return {}
-    rows = repository.order_rows(
-        session, organization.id, wanted, repository.STATUS_COLUMNS, lock=True
-    )
+    rows = repository.order_rows(session, organization.id, wanted, _LOCKED_COLUMNS, lock=True)
     return {row.id: SimpleNamespace(**row._asdict()) for row in rows}
 
 
 def change_status(
-    session: Session, organization: Organization, order_id: str, data: StatusUpdate
+    session: Session,
+    organization: Organization,
+    order_id: str,
+    data: StatusUpdate,
+    if_match: str | None = None,
 ) -> str:
     """Change an order's statuses as the transition table allows; returns its id."""
     current = _locked_states(session, organization, [order_id]).get(order_id)
     if current is None:
         raise OrderNotFound(details={"id": order_id})
+    check_if_match(if_match, documents.time_text(current.updated))
     plan = _status_plan(current, data)
     repository.change_statuses(session, organization.id, [plan], source=SOURCE_API, at=utc_now())
     return order_id
@@ -394,6 +409,10 @@ def bulk_change_status(
         if current is None:
             outcome.errors[order_id] = OrderNotFound.message
             continue
+        if item.updated is not None and item.updated != _sort_value(current, "updated"):
+            changed = OrderChanged(details={"updated": documents.time_text(current.updated)})
+            outcome.errors[order_id] = describe_error(changed)
+            continue
         try:
             plans.append(_status_plan(current, item))
         except InvalidTransition as exc:
@@ -404,7 +423,14 @@ def bulk_change_status(
     return outcome
 
 
-def delete_order(session: Session, organization: Organization, order_id: str) -> None:
+def delete_order(
+    session: Session, organization: Organization, order_id: str, if_match: str | None = None
+) -> None:
+    if if_match is not None:
+        current = _locked_states(session, organization, [order_id]).get(order_id)
+        if current is None:
+            raise OrderNotFound(details={"id": order_id})
+        check_if_match(if_match, documents.time_text(current.updated))
     if not is_order_id(order_id) or not repository.delete_orders(
         session, organization.id, [order_id]
     ):
