@@ -19,6 +19,8 @@ from orderly.core.errors import (
 from orderly.core.http import JSONResponse
 from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
 from orderly.export.routes import router as export_router
+from orderly.idempotency.middleware import IdempotencyKeys
+from orderly.idempotency.middleware import describe as describe_idempotency
 from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
 from orderly.integrations.writer import WebhookWriter
@@ -86,6 +88,18 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+def _describe_middleware(app: FastAPI) -> None:
+    """/openapi.json also declares what middleware adds to operations (Idempotency-Key)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_idempotency(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting)."""
     settings = get_settings()
@@ -111,6 +125,8 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(orders_router)
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
+    app.add_middleware(IdempotencyKeys)
+    _describe_middleware(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTelemetry)  # outermost: sees every answer, the 413s included
     return app

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.auth import service
 from orderly.auth.models import Organization
-from orderly.core.db import DatabaseDep, transaction
+from orderly.core.db import Database, DatabaseDep, transaction
 from orderly.core.errors import Unauthorized
 
 _tokens = service.TokenCache()
@@ -28,16 +28,29 @@ _bearer = HTTPBearer(
 )
 
 
+async def organization_for(database: Database, bearer: str) -> Organization:
+    """The organization of a bearer token, or ``Unauthorized``."""
+    if not bearer:
+        raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
+    return await _tokens.organization(
+        bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
+    )
+
+
+async def organization_for_header(database: Database, authorization: str | None) -> Organization:
+    """``organization_for`` the ``Authorization`` header's bearer token (for middleware, which
+    runs before FastAPI's security dependency)."""
+    scheme, _, bearer = (authorization or "").partition(" ")
+    return await organization_for(database, bearer.strip() if scheme.lower() == "bearer" else "")
+
+
 async def current_organization(
     request: Request,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Organization:
-    bearer = credentials.credentials.strip() if credentials else ""
-    if not bearer:
-        raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
-    organization = await _tokens.organization(
-        bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
+    organization = await organization_for(
+        database, credentials.credentials.strip() if credentials else ""
     )
     request.state.organization_id = organization.id  # for the request's log line
     return organization

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 from orderly.auth import models as _auth_models  # noqa: F401  (registers tables)
 from orderly.core.db import Base, include_name
+from orderly.idempotency import models as _idempotency_models  # noqa: F401  (registers tables)
 from orderly.integrations import models as _integration_models  # noqa: F401  (registers tables)
 from orderly.orders import models as _order_models  # noqa: F401  (registers tables)
 

@@ -1,0 +1,1 @@
+"""Idempotency-Key: a retried write answers as the first one did instead of writing again."""

@@ -1,0 +1,168 @@
+"""``Idempotency-Key`` on the API's writes (POST, PATCH and DELETE under /api/v1, webhooks
+aside: platforms carry their own event ids).
+
+A middleware rather than a dependency because the answer to keep is the finished response,
+status and body, as the client receives it. Requests without the header pass straight through.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderly.auth.deps import organization_for_header
+from orderly.core.db import Database, utc_now
+from orderly.core.errors import BodyTooLarge, OrderlyError, PayloadTooLarge, Unauthorized, envelope
+from orderly.idempotency import service
+from orderly.idempotency.service import StoredAnswer
+
+_WRITES = frozenset({"POST", "PATCH", "DELETE"})
+_WEBHOOKS = "/api/v1/webhooks/"
+
+
+class IdempotencyKeys:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _key_of(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        database: Database = scope["app"].state.database
+        try:
+            service.check_key(key)
+            organization = await organization_for_header(database, headers.get("authorization"))
+        except Unauthorized:
+            await self.app(scope, receive, send)  # answered 401 by the endpoint, as without a key
+            return
+        except OrderlyError as exc:
+            await envelope(exc.status_code, exc.message, exc.details)(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive)
+        except BodyTooLarge as exc:
+            await envelope(413, PayloadTooLarge.message, {"body": exc.detail})(scope, receive, send)
+            return
+
+        method, path = scope["method"], scope["path"]
+        fingerprint = service.request_hash(method, path, scope.get("query_string", b""), body)
+        try:
+            stored = await database.run(
+                lambda s: service.claim(
+                    s, organization.id, key, fingerprint, method, path, utc_now()
+                ),
+                write=True,
+            )
+        except OrderlyError as exc:
+            await envelope(exc.status_code, exc.message, exc.details)(scope, receive, send)
+            return
+        if stored is not None:
+            await _send_answer(send, stored, replayed=True)
+            return
+
+        answer: StoredAnswer | None = None
+        try:
+            answer = await _run_buffered(self.app, scope, _replaying(body, receive))
+        finally:
+            # Kept before the client sees it: a retry that follows the answer gets it again.
+            await database.run(
+                lambda s: service.finish(s, organization.id, key, answer), write=True
+            )
+        await _send_answer(send, answer, replayed=False)
+
+
+def _takes_keys(method: str, path: str) -> bool:
+    return method in _WRITES and path.startswith("/api/v1/") and not path.startswith(_WEBHOOKS)
+
+
+def _key_of(scope: Scope) -> str | None:
+    if scope["type"] != "http" or not _takes_keys(scope["method"], scope["path"]):
+        return None
+    return Headers(scope=scope).get("idempotency-key")
+
+
+_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID): a retry with the same key and request gets the"
+    " first answer again (with `Idempotent-Replayed: true`) instead of writing twice; kept 24"
+    " hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": service.MAX_KEY_LENGTH},
+}
+
+
+def describe(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare the header (and its 409 and 422) on every operation the middleware covers."""
+    for path, operations in openapi.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not _takes_keys(method.upper(), path):
+                continue
+            operation.setdefault("parameters", []).append(_HEADER)
+            for error in (service.StillRunning, service.KeyReused):
+                operation["responses"].setdefault(
+                    str(error.status_code),
+                    {
+                        "description": error.message,
+                        "content": {"application/json": {"schema": _ENVELOPE_REF}},
+                    },
+                )
+    return openapi
+
+
+_ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()  # waits for the client to go away, as a drained body does
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _run_buffered(
+    app: Callable[[Scope, Receive, Send], Awaitable[None]], scope: Scope, receive: Receive
+) -> StoredAnswer:
+    status_code, headers, chunks = 500, {}, []
+
+    async def capture(message: Message) -> None:
+        nonlocal status_code, headers
+        if message["type"] == "http.response.start":
+            status_code = message["status"]
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return StoredAnswer(status_code, headers, b"".join(chunks))
+
+
+async def _send_answer(send: Send, answer: StoredAnswer, *, replayed: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    if "content-length" not in answer.headers:
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
