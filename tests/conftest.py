@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from orderly.app import create_app
 from orderly.auth import service as auth
 from orderly.core.db import Base, get_engine, migrate, session_factory
+from orderly.core.ratelimit import MemoryLimiter
 from tests.factories import order_payload
 from tests.support.postgres import postgres_server
 from tests.support.server import live_server
@@ -42,9 +45,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def base_url(database_url: str) -> Iterator[str]:
-    with live_server(database_url) as url:
+def served_app(database_url: str) -> FastAPI:
+    return create_app(database_url)
+
+
+@pytest.fixture(scope="session")
+def base_url(database_url: str, served_app: FastAPI) -> Iterator[str]:
+    with live_server(database_url, served_app) as url:
         yield url
+
+
+@pytest.fixture
+def fresh_limits(served_app: FastAPI) -> None:
+    """Each test starts with full rate-limit buckets (every test client is 127.0.0.1)."""
+    served_app.state.limiter = MemoryLimiter()
 
 
 def _empty_database(url: str) -> None:
@@ -78,21 +92,21 @@ def _client(base_url: str, token: str | None) -> httpx.Client:
 
 
 @pytest.fixture
-def api(base_url: str, db: Session) -> Iterator[httpx.Client]:
+def api(base_url: str, db: Session, fresh_limits: None) -> Iterator[httpx.Client]:
     """A client holding a token of the organization ``acme``."""
     with _client(base_url, make_token(db, "acme")) as client:
         yield client
 
 
 @pytest.fixture
-def other_api(base_url: str, db: Session) -> Iterator[httpx.Client]:
+def other_api(base_url: str, db: Session, fresh_limits: None) -> Iterator[httpx.Client]:
     """A client of a second organization, for tenancy checks."""
     with _client(base_url, make_token(db, "globex")) as client:
         yield client
 
 
 @pytest.fixture
-def anonymous(base_url: str, db: Session) -> Iterator[httpx.Client]:
+def anonymous(base_url: str, db: Session, fresh_limits: None) -> Iterator[httpx.Client]:
     with _client(base_url, None) as client:
         yield client
 

@@ -5,18 +5,16 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly import __version__
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
 from orderly.core.errors import (
-    BodyTooLarge,
-    PayloadTooLarge,
-    envelope,
     install_error_handlers,
 )
 from orderly.core.http import JSONResponse
+from orderly.core.middleware import BodySizeLimit, SecurityHeaders
+from orderly.core.ratelimit import limiter_for
 from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
 from orderly.export.routes import router as export_router
 from orderly.idempotency.middleware import IdempotencyKeys
@@ -55,39 +53,6 @@ async def metrics() -> Response:
     return metrics_response()
 
 
-class BodySizeLimit:
-    """Refuse bodies over the configured size before they are read into memory."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise BodyTooLarge(self.max_bytes)
-            return message
-
-        await self.app(scope, counted_receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = envelope(
-            413, PayloadTooLarge.message, {"body": f"At most {self.max_bytes} bytes"}
-        )
-        await response(scope, receive, send)
-
-
 def _describe_middleware(app: FastAPI) -> None:
     """/openapi.json also declares what middleware adds to operations (Idempotency-Key)."""
     build = app.openapi
@@ -118,6 +83,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
         **overrides,
     )
     app.state.database = Database(database_url or settings.database_url)
+    app.state.limiter = limiter_for(settings.redis_url)
     app.state.webhook_writer = WebhookWriter(app.state.database)
     install_error_handlers(app)
     app.include_router(health)
@@ -128,5 +94,6 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.add_middleware(IdempotencyKeys)
     _describe_middleware(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTelemetry)  # outermost: sees every answer, the 413s included
     return app

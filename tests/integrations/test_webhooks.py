@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from orderly.core.config import get_settings
 from orderly.core.http import dump_json, parse_json
+from orderly.core.ratelimit import Rate
 from orderly.integrations.models import Platform
 from orderly.integrations.platforms import PLATFORMS
 from orderly.integrations.platforms.base import PlatformOrder
@@ -469,3 +471,40 @@ class TestConcurrency:
         assert outcomes.count("created") == 24
         assert set(outcomes) == {"created", "unchanged"}
         assert len(orders_of(api)) == 24
+
+
+class TestUnverifiedFlood:
+    """Anyone who knows a webhook URL can send to it: what they send costs little to keep."""
+
+    def test_an_unverified_delivery_keeps_at_most_1_kib_of_its_body(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        connection = connect("salla")
+        response = deliver(connection, b"x" * 1_000_000, {"X-Salla-Signature": "forged"})
+        assert response.status_code == 401
+        [kept] = deliveries_of(api, connection)
+        detail = api.get(f"/api/v1/integrations/{connection['id']}/deliveries/{kept['id']}").json()
+        assert len(detail["body"]) == 1024
+        assert "first 1,024 of 1,000,000 bytes" in detail["error"]
+
+    def test_past_the_limit_unverified_deliveries_are_429_and_not_kept(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        connection = connect("salla")
+        limit = Rate.parse(get_settings().unverified_webhook_limit).count
+        forged = {"X-Salla-Signature": "forged"}
+        statuses = [deliver(connection, b"{}", forged).status_code for _ in range(limit + 3)]
+        assert statuses == [401] * limit + [429] * 3
+        assert len(deliveries_of(api, connection, limit=100)) == limit
+        # A signed delivery still gets through while forged ones are refused.
+        signed = deliver(connection, fixture_bytes("salla/order.created.json"))
+        assert outcome(signed) == "created"
+
+    def test_a_body_over_the_platforms_limit_is_413(
+        self, api: httpx.Client, connect: Connect, deliver: Deliver
+    ) -> None:
+        connection = connect("salla")
+        response = deliver(connection, b" " * (2 * 1024 * 1024 + 1))
+        assert response.status_code == 413
+        assert response.json()["details"] == {"body": f"At most {2 * 1024 * 1024} bytes"}
+        assert deliveries_of(api, connection) == []

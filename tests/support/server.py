@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from orderly.app import create_app
 from orderly.core.protocol import EnvelopeHttpToolsProtocol
@@ -13,10 +14,11 @@ from tests.support.postgres import free_port
 
 
 @contextmanager
-def live_server(database_url: str) -> Iterator[str]:
+def live_server(database_url: str, app: FastAPI | None = None) -> Iterator[str]:
+    """The app (default: ``create_app(database_url)``) served on a free loopback port."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(database_url),
+        app or create_app(database_url),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -1,4 +1,9 @@
-"""``CurrentOrg``: the organization the request's bearer token belongs to."""
+"""``CurrentOrg``: the organization the request's bearer token belongs to.
+
+Also where requests are throttled: wrong tokens per client address (each costs a database
+lookup, and guessing is what they are for) and, when ``ORDERLY_RATE_LIMIT`` is set, every
+request per token. Limits are token buckets in ``core.ratelimit``.
+"""
 
 from typing import Annotated
 
@@ -8,8 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.auth import service
 from orderly.auth.models import Organization
+from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, transaction
-from orderly.core.errors import Unauthorized
+from orderly.core.errors import RateLimited, Unauthorized
+from orderly.core.ratelimit import Limiter, Rate
 
 _tokens = service.TokenCache()
 
@@ -28,20 +35,31 @@ _bearer = HTTPBearer(
 )
 
 
-async def organization_for(database: Database, bearer: str) -> Organization:
-    """The organization of a bearer token, or ``Unauthorized``."""
+async def organization_for(
+    database: Database, limiter: Limiter, bearer: str, client: str
+) -> Organization:
+    """The organization of a bearer token, or ``Unauthorized``; ``RateLimited`` instead once
+    the client address has sent too many wrong tokens. A valid token is never held up, even
+    from an address that is throttled (a proxy or office shared with whoever sends them)."""
     if not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
-    return await _tokens.organization(
-        bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
-    )
+    try:
+        return await _tokens.organization(
+            bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
+        )
+    except Unauthorized:
+        failures = Rate.parse(get_settings().auth_failure_limit)
+        decision = await limiter.hit(f"auth-failures:{client}", failures)
+        if not decision.allowed:
+            raise RateLimited(
+                decision.retry_after, {"authorization": "Too many wrong tokens; wait"}
+            ) from None
+        raise
 
 
-async def organization_for_header(database: Database, authorization: str | None) -> Organization:
-    """``organization_for`` the ``Authorization`` header's bearer token (for middleware, which
-    runs before FastAPI's security dependency)."""
+def bearer_of(authorization: str | None) -> str:
     scheme, _, bearer = (authorization or "").partition(" ")
-    return await organization_for(database, bearer.strip() if scheme.lower() == "bearer" else "")
+    return bearer.strip() if scheme.lower() == "bearer" else ""
 
 
 async def current_organization(
@@ -49,10 +67,17 @@ async def current_organization(
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Organization:
-    organization = await organization_for(
-        database, credentials.credentials.strip() if credentials else ""
-    )
+    limiter: Limiter = request.app.state.limiter
+    bearer = credentials.credentials.strip() if credentials else ""
+    client = request.client.host if request.client else ""
+    organization = await organization_for(database, limiter, bearer, client)
     request.state.organization_id = organization.id  # for the request's log line
+    per_token = get_settings().rate_limit
+    if per_token:
+        decision = await limiter.hit(f"token:{service.hash_token(bearer)}", Rate.parse(per_token))
+        request.state.response_headers = decision.headers()
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after, {"authorization": "Over this token's limit"})
     return organization
 
 

@@ -3,8 +3,10 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orderly.core.ratelimit import Rate
 
 
 class Settings(BaseSettings):
@@ -29,12 +31,59 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, description="Requests per worker process that use the database at once."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: rate limits shared by every worker and node; default:"
+        " each worker process keeps its own.",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests per API token, as a token bucket ('600/minute'); default: none."
+        " Answers carry X-RateLimit-Limit, -Remaining and -Reset.",
+    )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Requests with a wrong token per client address before it gets 429.",
+    )
+    unverified_webhook_limit: str = Field(
+        default="60/minute",
+        description="Webhook deliveries failing their signature per connection before 429.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and"
+        " X-Forwarded-Proto are believed; default: none.",
+    )
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        description="Comma-separated host names a webhook_url may be built from when"
+        " ORDERLY_PUBLIC_URL is unset ('*': any); another Host gets a path-only webhook_url.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key(s) that encrypt webhook secrets at rest, comma-separated, newest"
+        " first ('orderly secrets rotate'); default: a key file created beside the SQLite"
+        " database (orderly.key in the working folder for PostgreSQL).",
+    )
+    inbox_retention_days: int = Field(
+        default=30, ge=1, description="Processed webhook deliveries are kept this many days."
+    )
+    unverified_retention_days: int = Field(
+        default=7, ge=1, description="Deliveries that failed their signature: this many days."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as text, or one JSON object per line."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="INFO logs one line per request; WARNING only problems."
     )
+
+    @field_validator("rate_limit", "auth_failure_limit", "unverified_webhook_limit")
+    @classmethod
+    def _a_rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            Rate.parse(value)
+        return value
 
 
 @lru_cache

@@ -5,6 +5,7 @@ Services raise ``OrderlyError`` subclasses; nothing below the routes knows about
 """
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,15 @@ class Conflict(OrderlyError):
 class PreconditionFailed(OrderlyError):
     status_code = 412
     message = "Precondition failed"
+
+
+class RateLimited(OrderlyError):
+    status_code = 429
+    message = "Too many requests"
+
+    def __init__(self, retry_after: float, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(details=details)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(OrderlyError):
@@ -128,9 +138,16 @@ def _is_malformed_body(errors: Sequence[Mapping[str, Any]]) -> bool:
 
 async def _handle_orderly_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrderlyError)
+    return error_response(exc)
+
+
+def error_response(exc: OrderlyError) -> JSONResponse:
+    """The envelope of a domain error, with the headers its status calls for."""
     response = envelope(exc.status_code, exc.message, exc.details)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 

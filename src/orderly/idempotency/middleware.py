@@ -11,9 +11,15 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderly.auth.deps import organization_for_header
+from orderly.auth.deps import bearer_of, organization_for
 from orderly.core.db import Database, utc_now
-from orderly.core.errors import BodyTooLarge, OrderlyError, PayloadTooLarge, Unauthorized, envelope
+from orderly.core.errors import (
+    BodyTooLarge,
+    OrderlyError,
+    PayloadTooLarge,
+    envelope,
+    error_response,
+)
 from orderly.idempotency import service
 from orderly.idempotency.service import StoredAnswer
 
@@ -34,12 +40,14 @@ class IdempotencyKeys:
         database: Database = scope["app"].state.database
         try:
             service.check_key(key)
-            organization = await organization_for_header(database, headers.get("authorization"))
-        except Unauthorized:
-            await self.app(scope, receive, send)  # answered 401 by the endpoint, as without a key
-            return
+            organization = await organization_for(
+                database,
+                scope["app"].state.limiter,
+                bearer_of(headers.get("authorization")),
+                scope["client"][0] if scope.get("client") else "",
+            )
         except OrderlyError as exc:
-            await envelope(exc.status_code, exc.message, exc.details)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         try:
             body = await _read_body(receive)
@@ -57,7 +65,7 @@ class IdempotencyKeys:
                 write=True,
             )
         except OrderlyError as exc:
-            await envelope(exc.status_code, exc.message, exc.details)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         if stored is not None:
             await _send_answer(send, stored, replayed=True)

@@ -9,17 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from orderly.auth.deps import CurrentOrg
+from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
 from orderly.core.errors import (
     MalformedBody,
     OrderlyError,
     PayloadTooLarge,
+    RateLimited,
     Unauthorized,
     ValidationFailed,
     envelope,
     error_responses,
 )
 from orderly.core.http import DecimalJSONRoute, JSONResponse
+from orderly.core.middleware import read_body
+from orderly.core.ratelimit import Limiter, Rate
 from orderly.core.telemetry import WEBHOOKS
 from orderly.integrations import service
 from orderly.integrations.models import ConnectionRow, Platform
@@ -80,7 +84,11 @@ def create_connection(
 ) -> JSONResponse:
     """Connect a store of a platform; the answer holds its webhook URL and secret (shown once)."""
     new = service.create_connection(session, org, body)
-    return JSONResponse(_connection(new.connection, base_url, secret=new.secret), status_code=201)
+    return JSONResponse(
+        _connection(new.connection, base_url, secret=new.secret),
+        status_code=201,
+        headers={"Cache-Control": "no-store"},  # the secret must not stay in any cache
+    )
 
 
 @router.get("", response_model=ConnectionList)
@@ -156,16 +164,22 @@ def replay_delivery(
     "/{platform}/{connection_id}",
     response_model=WebhookReceived,
     responses=error_responses(
-        Unauthorized, service.IntegrationNotFound, PayloadTooLarge, ValidationFailed
+        Unauthorized, service.IntegrationNotFound, PayloadTooLarge, ValidationFailed, RateLimited
     ),
 )
 async def receive_webhook(request: Request, platform: str, connection_id: str) -> JSONResponse:
     """Receive a platform's webhook; its signature, not a bearer token, proves where it is from."""
+    body = await read_body(request, service.max_body_bytes(platform))
+    limiter: Limiter = request.app.state.limiter
+    unverified = Rate.parse(get_settings().unverified_webhook_limit)
+    bucket = f"unverified-webhooks:{connection_id}"
+    throttled = await limiter.peek(bucket, unverified)
     incoming = service.Incoming(
         platform=platform,
         connection_id=connection_id,
         headers=dict(request.headers),
-        body=await request.body(),
+        body=body,
+        unverified_throttled_for=0.0 if throttled.allowed else throttled.retry_after,
     )
     writer: WebhookWriter = request.app.state.webhook_writer
     received = await writer.submit(incoming)
@@ -179,6 +193,7 @@ async def receive_webhook(request: Request, platform: str, connection_id: str) -
     if received is None:
         return JSONResponse({"received": True})
     if not received.verified:
-        # Stored (the refused request stays on record) and answered 401.
+        # Stored (the refused request stays on record, cut short) and answered 401.
+        await limiter.hit(bucket, unverified)
         return envelope(401, Unauthorized.message, {"signature": received.error})
     return JSONResponse({"received": True, "delivery_id": received.id, "outcome": received.outcome})

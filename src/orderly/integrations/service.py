@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from orderly.auth.models import Organization
 from orderly.core.config import get_settings
 from orderly.core.db import utc_now
-from orderly.core.errors import Conflict, NotFound, OrderlyError, validation_details
+from orderly.core.errors import (
+    Conflict,
+    NotFound,
+    OrderlyError,
+    RateLimited,
+    validation_details,
+)
 from orderly.core.http import parse_json
 from orderly.core.ids import new_keyed_id, organization_of, random_token
 from orderly.integrations import repository
@@ -68,6 +74,7 @@ def webhook_url(connection: ConnectionRow, base_url: str) -> str:
 
 _CONNECTION_PREFIX, _CONNECTION_RANDOM_LENGTH = "con", 16
 _DELIVERY_RANDOM_LENGTH = 20
+UNVERIFIED_BODY_BYTES = 1024
 _DELIVERY_ID = re.compile(rf"dlv_[a-z0-9]{{{_DELIVERY_RANDOM_LENGTH}}}")
 
 
@@ -133,6 +140,9 @@ class Incoming:
     connection_id: str
     headers: Mapping[str, str]  # names in lower case
     body: bytes
+    # Seconds until this connection's unverified deliveries are kept again (its bucket in
+    # ``ORDERLY_UNVERIFIED_WEBHOOK_LIMIT`` is empty); 0: keep one that fails its signature.
+    unverified_throttled_for: float = 0.0
 
 
 Received = DeliveryRow | OrderlyError | None  # the stored delivery, why none was stored, or a ping
@@ -185,7 +195,17 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
         try:
             handler.verify(request.headers, request.body, connection.secret)
         except Unverified as exc:
-            delivery.error = str(exc)
+            if request.unverified_throttled_for:
+                results[-1] = RateLimited(
+                    request.unverified_throttled_for,
+                    {"signature": f"{exc}; too many such deliveries to keep, none stored"},
+                )
+                continue
+            # Anyone who knows the URL can send these: keep what identifies the attempt, not
+            # what it carried.
+            delivery.body = request.body[:UNVERIFIED_BODY_BYTES]
+            kept = f"first {len(delivery.body):,} of {len(request.body):,} bytes of the body kept"
+            delivery.error = f"{exc} ({kept})"
             continue
         delivery.verified = True
         if _is_duplicate(session, delivery):
@@ -198,6 +218,15 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
     session.add_all(stored)
     session.flush()
     return results
+
+
+def max_body_bytes(platform: str) -> int:
+    """The largest webhook body ``platform`` is taken with (its handler's, for an unknown
+    platform the smallest)."""
+    try:
+        return PLATFORMS[Platform(platform)].max_body_bytes
+    except ValueError:
+        return min(handler.max_body_bytes for handler in PLATFORMS.values())
 
 
 def _new_delivery(connection: ConnectionRow, request: Incoming) -> DeliveryRow:

@@ -52,6 +52,11 @@ class PlatformOrder:
 
 class Platform(ABC):
     key: str
+    # The largest webhook body accepted. No platform here publishes a maximum for its order
+    # webhooks; an order of 1,000 line items in their formats stays under 2 MiB, and Shopify's
+    # (prices in two currencies, tax and discount lines per item) can pass a megabyte, so it
+    # gets more (docs/integrations.md).
+    max_body_bytes: int = 2 * 1024 * 1024
 
     @abstractmethod
     def verify(self, headers: Headers, body: bytes, secret: str) -> None:

@@ -56,6 +56,7 @@ def _status(order: dict[str, Any]) -> tuple[str, OrderStatus]:
 
 
 class Shopify(Platform):
+    max_body_bytes = 8 * 1024 * 1024
     key = "shopify"
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> None:

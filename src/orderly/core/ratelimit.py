@@ -1,0 +1,151 @@
+"""Rate limits as token buckets, kept in Redis (shared by every worker and node) or in process.
+
+A bucket holds ``rate.count`` tokens and refills at ``count`` per ``period``; each hit takes
+one. It is kept as GCRA does (the generic cell rate algorithm, a token bucket stored as one
+number): the theoretical arrival time ``tat`` of the next request at the steady rate. A hit at
+``now`` is allowed when ``tat + interval - period <= now``; it moves ``tat`` one interval on.
+"""
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import redis.asyncio
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` requests per ``period`` seconds, all of them at once at most (the burst)."""
+
+    count: int
+    period: float
+
+    @staticmethod
+    def parse(text: str) -> "Rate":
+        """``"100/minute"``, ``"5/second"``, ``"1000/hour"``, ``"10000/day"``."""
+        return _parse(text)
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.count
+
+
+@lru_cache(maxsize=64)  # settings are read per request; their text rarely changes
+def _parse(text: str) -> Rate:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", text)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"Not a rate like '100/minute': {text!r}")
+    return Rate(int(match.group(1)), _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float  # seconds until a hit would be allowed (0 when allowed)
+    reset_after: float  # seconds until the bucket is full again
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_after)),
+        }
+
+
+def _decide(rate: Rate, now: float, tat: float, *, take: bool) -> tuple[Decision, float]:
+    """The decision for a hit at ``now`` on a bucket at ``tat``, and the bucket's new ``tat``."""
+    tat = max(tat, now)
+    new_tat = tat + rate.interval
+    allow_at = new_tat - rate.period
+    if now < allow_at:
+        decision = Decision(False, rate.count, 0, allow_at - now, tat - now)
+        return decision, tat
+    after = new_tat if take else tat
+    remaining_time = rate.period - (after - now)
+    remaining = max(0, int(remaining_time / rate.interval + 1e-9))
+    return Decision(True, rate.count, remaining, 0.0, after - now), after
+
+
+class Limiter(Protocol):
+    async def hit(self, key: str, rate: Rate) -> Decision: ...
+
+    async def peek(self, key: str, rate: Rate) -> Decision: ...
+
+
+class MemoryLimiter:
+    """Buckets of this process only (the embedded default: one machine, limits per worker)."""
+
+    def __init__(self) -> None:
+        self._tats: dict[str, float] = {}
+
+    async def hit(self, key: str, rate: Rate) -> Decision:
+        return self._apply(key, rate, take=True)
+
+    async def peek(self, key: str, rate: Rate) -> Decision:
+        return self._apply(key, rate, take=False)
+
+    def _apply(self, key: str, rate: Rate, *, take: bool) -> Decision:
+        now = time.monotonic()
+        if len(self._tats) > 100_000:  # forget full buckets (their tat has passed)
+            self._tats = {k: tat for k, tat in self._tats.items() if tat > now}
+        decision, tat = _decide(rate, now, self._tats.get(key, now), take=take)
+        if take and decision.allowed:
+            self._tats[key] = tat
+        return decision
+
+
+# The same rule as ``_decide``, run inside Redis so that the read and the write are one step
+# for every worker and node; the server's clock is everyone's clock.
+_GCRA = """
+local interval, period, take = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+if now < new_tat - period then
+  return {0, tostring(new_tat - period - now), tostring(tat - now)}
+end
+if take then
+  redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
+  return {1, '0', tostring(new_tat - now)}
+end
+return {1, '0', tostring(tat - now)}
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis: one limit for every worker process and every node."""
+
+    def __init__(self, url: str, prefix: str = "orderly:rate:") -> None:
+        self._redis = redis.asyncio.Redis.from_url(url)
+        self._script = self._redis.register_script(_GCRA)
+        self._prefix = prefix
+
+    async def hit(self, key: str, rate: Rate) -> Decision:
+        return await self._apply(key, rate, take=True)
+
+    async def peek(self, key: str, rate: Rate) -> Decision:
+        return await self._apply(key, rate, take=False)
+
+    async def _apply(self, key: str, rate: Rate, *, take: bool) -> Decision:
+        allowed, retry_after, reset_after = await self._script(
+            keys=[self._prefix + key], args=[rate.interval, rate.period, "1" if take else "0"]
+        )
+        reset = float(reset_after)
+        remaining = 0 if not allowed else max(0, int((rate.period - reset) / rate.interval + 1e-9))
+        return Decision(bool(allowed), rate.count, remaining, float(retry_after), reset)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def limiter_for(redis_url: str | None) -> Limiter:
+    return RedisLimiter(redis_url) if redis_url else MemoryLimiter()
