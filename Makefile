@@ -34,6 +34,7 @@ typecheck: install
 
 unit: install $(CLIENT_GENERATOR)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-redis.sh
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,6 +23,10 @@ from orderly.core.ratelimit import MemoryLimiter
 from tests.factories import order_payload
 from tests.support.postgres import postgres_server
 from tests.support.server import live_server
+
+# One key for the test session's server, its CLI subprocesses and both engines (the default,
+# a key file beside the database, is tested on its own in tests/core/test_crypto.py).
+os.environ.setdefault("ORDERLY_SECRET_KEY", Fernet.generate_key().decode())
 
 BACKENDS = [
     b.strip() for b in os.environ.get("ORDERLY_TEST_BACKENDS", "sqlite,postgresql").split(",")

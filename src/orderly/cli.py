@@ -29,15 +29,17 @@ from sqlalchemy.orm import Session
 
 from orderly import __version__
 from orderly.auth import service as auth
+from orderly.core import crypto
 from orderly.core.config import get_settings
-from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction
+from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction, utc_now
 from orderly.core.errors import OrderlyError, validation_details
-from orderly.core.protocol import EnvelopeHttpToolsProtocol
+from orderly.core.protocol import server_options
 from orderly.export import importer
 from orderly.export import service as export
 from orderly.export.columns import Shape
 from orderly.export.formats import Format
 from orderly.export.schemas import ExportQuery
+from orderly.idempotency import service as idempotency
 from orderly.integrations import service as integrations_service
 from orderly.integrations.models import Platform
 from orderly.integrations.schemas import ConnectionCreate
@@ -48,6 +50,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+secrets_app = typer.Typer(help="The keys that encrypt webhook secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 integrations = typer.Typer(help="Connect the platforms that send orders.", no_args_is_help=True)
@@ -129,7 +133,7 @@ def serve(
         port=port,
         workers=workers or os.cpu_count() or 1,
         access_log=False,
-        http=EnvelopeHttpToolsProtocol,
+        **server_options(),
     )
 
 
@@ -209,6 +213,50 @@ def _report_invalid(exc: ValidationError) -> NoReturn:
     for name, message in validation_details(exc.errors()).items():
         err.print(f"[red]{name}[/red]: {message}")
     raise typer.Exit(2)
+
+
+@secrets_app.command("new-key")
+def new_secret_key() -> None:
+    """Print a new key for ORDERLY_SECRET_KEY (alone on the line)."""
+    print(crypto.new_key())
+
+
+@secrets_app.command("rotate")
+def rotate_secrets() -> None:
+    """Encrypt every webhook secret again under the newest key.
+
+    With ORDERLY_SECRET_KEY: put the new key first (``new,old``), restart, run this, then drop
+    the old key. With the key file: a new key is made and the old one retired."""
+    url = get_settings().database_url
+    migrate()
+    if crypto.keys_from_setting():
+        with database() as session:
+            count = integrations_service.reseal_secrets(session, crypto.secret_box(url))
+        err.print(f"Encrypted {count} secrets under the first key of ORDERLY_SECRET_KEY.")
+        err.print("The keys after it can be removed from ORDERLY_SECRET_KEY now.")
+        return
+    path = crypto.key_file(url)
+    old = crypto.read_keys(url)
+    # Both keys while secrets are re-encrypted: every process can open them throughout.
+    crypto.write_key_file(path, [crypto.new_key().encode(), *old])
+    crypto.secret_box.cache_clear()
+    with database() as session:
+        count = integrations_service.reseal_secrets(session, crypto.secret_box(url))
+    crypto.write_key_file(path, crypto.read_keys(url)[:1])
+    err.print(f"Encrypted {count} secrets under a new key in {path}; the old key is gone.")
+
+
+@app.command()
+def prune() -> None:
+    """Apply the retention settings: old webhook deliveries and idempotency keys (run daily)."""
+    now = utc_now()
+    with database() as session:
+        inbox = integrations_service.prune_inbox(session, now)
+        keys = idempotency.prune(session, now)
+    err.print(
+        f"Removed {inbox.processed} processed and {inbox.unverified} unverified webhook"
+        f" deliveries, and {keys} idempotency keys older than 24 hours."
+    )
 
 
 @integrations.command("add")

@@ -128,3 +128,24 @@ class TestTenancy:
 
         assert response.status_code == 404
         assert orders_of(other_api) == []
+
+
+class TestWebhookUrlIsNeverTheClients:
+    """Without ORDERLY_PUBLIC_URL, the URL a merchant pastes into their platform is built
+    only from a host this service is known by, and forwarded headers only from proxies."""
+
+    def test_an_unknown_host_gets_a_path_only(self, api: httpx.Client) -> None:
+        created = api.post(
+            "/api/v1/integrations", json={"platform": "salla"}, headers={"Host": "evil.example"}
+        ).json()
+        assert created["webhook_url"] == f"/api/v1/webhooks/salla/{created['id']}"
+        listed = api.get("/api/v1/integrations", headers={"Host": "evil.example"}).json()
+        assert "evil.example" not in str(listed)
+
+    def test_forwarded_headers_from_a_client_are_ignored(self, api: httpx.Client) -> None:
+        created = api.post(
+            "/api/v1/integrations",
+            json={"platform": "salla"},
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
+        ).json()
+        assert created["webhook_url"].startswith(f"{api.base_url}/api/v1/webhooks/salla/")

@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from orderly.app import create_app
-from orderly.core.protocol import EnvelopeHttpToolsProtocol
+from orderly.core.protocol import server_options
 from tests.support.postgres import free_port
 
 
@@ -23,7 +23,7 @@ def live_server(database_url: str, app: FastAPI | None = None) -> Iterator[str]:
         port=port,
         log_level="warning",
         access_log=False,
-        http=EnvelopeHttpToolsProtocol,
+        **server_options(),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

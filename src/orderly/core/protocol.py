@@ -1,9 +1,15 @@
-"""The HTTP/1.1 protocol Orderly is served with: uvicorn's httptools parser, whose own answer
-to a request it cannot parse (a NUL in a header, a malformed request line) is the API's error
-envelope instead of plain text, since without a proxy in front that answer reaches clients."""
+"""How uvicorn serves Orderly: the HTTP/1.1 protocol and the proxies it believes.
+
+The protocol is uvicorn's httptools parser, whose own answer to a request it cannot parse (a
+NUL in a header, a malformed request line) is the API's error envelope instead of plain text,
+since without a proxy in front that answer reaches clients.
+"""
+
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from orderly.core.config import get_settings
 from orderly.core.http import dump_json
 
 
@@ -21,3 +27,15 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         ]
         self.transport.write(b"".join(head) + body)
         self.transport.close()
+
+
+def server_options() -> dict[str, Any]:
+    """``uvicorn.run``/``uvicorn.Config`` options: the protocol above, and forwarded headers
+    (X-Forwarded-For, -Proto) believed only from ``ORDERLY_TRUSTED_PROXIES``, never from anyone
+    (uvicorn's default trusts whatever connects from 127.0.0.1)."""
+    proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
+    return {
+        "http": EnvelopeHttpToolsProtocol,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }

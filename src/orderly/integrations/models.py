@@ -50,8 +50,9 @@ class ConnectionRow(Base):
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(255))
-    # Kept in clear because HMAC verification needs the key itself; never returned after creation.
-    secret: Mapped[str] = mapped_column(String(255))
+    # Encrypted (``core.crypto``): HMAC verification needs the key itself, so it cannot be a
+    # hash; never returned after creation.
+    secret: Mapped[str] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

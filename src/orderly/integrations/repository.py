@@ -1,6 +1,7 @@
 """Queries for integration connections and their webhook deliveries."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -113,3 +114,27 @@ def get_delivery(
 ) -> DeliveryRow | None:
     delivery = session.get(DeliveryRow, (organization_id, delivery_id))
     return delivery if delivery is not None and delivery.connection_id == connection_id else None
+
+
+def organization_ids(session: Session) -> Sequence[str]:
+    """Every organization: maintenance walks them one by one, so that each of its queries
+    leads with ``organization_id`` (one shard at a time on a distributed database)."""
+    return session.scalars(select(Organization.id).order_by(Organization.id)).all()
+
+
+def connections_of(session: Session, organization_id: str) -> Sequence[ConnectionRow]:
+    query = select(ConnectionRow).where(ConnectionRow.organization_id == organization_id)
+    return session.scalars(query).all()
+
+
+def delete_deliveries_before(
+    session: Session, organization_id: str, *, verified: bool, before: datetime
+) -> int:
+    result = session.execute(
+        delete(DeliveryRow).where(
+            DeliveryRow.organization_id == organization_id,
+            DeliveryRow.verified.is_(verified),
+            DeliveryRow.received < before,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -53,7 +53,11 @@ _DELIVERY = error_responses(service.IntegrationNotFound, service.DeliveryNotFoun
 
 
 def _request_base_url(request: Request) -> str:
-    return str(request.base_url)
+    # The Host header is the client's to write: a webhook URL built from an unknown one could
+    # send a merchant's platform to someone else's server.
+    allowed = {host.strip().lower() for host in get_settings().allowed_hosts.split(",")}
+    host = (request.url.hostname or "").lower()
+    return str(request.base_url) if "*" in allowed or host in allowed else ""
 
 
 BaseURL = Annotated[str, Depends(_request_base_url)]

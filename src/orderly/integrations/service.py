@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
 from orderly.core.config import get_settings
+from orderly.core.crypto import SecretBox, secret_box
 from orderly.core.db import utc_now
 from orderly.core.errors import (
     Conflict,
@@ -65,9 +67,14 @@ class NewConnection:
     secret: str  # shown once
 
 
+def _secret_box(session: Session) -> SecretBox:
+    return secret_box(session.get_bind().engine.url.render_as_string(hide_password=False))
+
+
 def webhook_url(connection: ConnectionRow, base_url: str) -> str:
     """Where the platform sends this connection's webhooks: under ``ORDERLY_PUBLIC_URL`` when
-    it is set, else under ``base_url`` (the address the asker reached this service at)."""
+    it is set, else under ``base_url`` (the address the asker reached this service at, or ""
+    for a path alone when that address is not one of ``ORDERLY_ALLOWED_HOSTS``)."""
     base = (get_settings().public_url or base_url).rstrip("/")
     return f"{base}/api/v1/webhooks/{connection.platform}/{connection.id}"
 
@@ -92,7 +99,7 @@ def create_connection(
         id=new_keyed_id(_CONNECTION_PREFIX, organization.id, _CONNECTION_RANDOM_LENGTH),
         platform=data.platform.value,
         name=data.name or data.platform.value,
-        secret=secret,
+        secret=_secret_box(session).seal(secret),
         created=utc_now(),
     )
     session.add(connection)
@@ -176,6 +183,7 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
         ((org, r.connection_id) for r, org in zip(incoming, organization_ids, strict=True) if org),
     )
     to_ingest: list[_ToIngest] = []
+    box = _secret_box(session)
     for request, organization_id in zip(incoming, organization_ids, strict=True):
         target = found.get((organization_id, request.connection_id))
         if target is None or target[0].platform != request.platform:
@@ -193,7 +201,7 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
         delivery = _new_delivery(connection, request)
         results.append(delivery)
         try:
-            handler.verify(request.headers, request.body, connection.secret)
+            handler.verify(request.headers, request.body, box.open(connection.secret))
         except Unverified as exc:
             if request.unverified_throttled_for:
                 results[-1] = RateLimited(
@@ -424,3 +432,44 @@ def get_delivery(
     if delivery is None:
         raise DeliveryNotFound(details={"id": delivery_id})
     return delivery
+
+
+# ---- maintenance ----------------------------------------------------------------------------
+
+
+def reseal_secrets(session: Session, box: SecretBox) -> int:
+    """Every connection's secret sealed again under the newest key; returns how many."""
+    count = 0
+    for organization_id in repository.organization_ids(session):
+        for connection in repository.connections_of(session, organization_id):
+            connection.secret = box.reseal(connection.secret)
+            count += 1
+    session.flush()
+    return count
+
+
+@dataclass(frozen=True)
+class Pruned:
+    processed: int
+    unverified: int
+
+
+def prune_inbox(session: Session, now: datetime) -> Pruned:
+    """Forget deliveries older than the inbox's retention (``ORDERLY_INBOX_RETENTION_DAYS``,
+    ``ORDERLY_UNVERIFIED_RETENTION_DAYS``); the orders they made stay."""
+    settings = get_settings()
+    processed = unverified = 0
+    for organization_id in repository.organization_ids(session):
+        processed += repository.delete_deliveries_before(
+            session,
+            organization_id,
+            verified=True,
+            before=now - timedelta(days=settings.inbox_retention_days),
+        )
+        unverified += repository.delete_deliveries_before(
+            session,
+            organization_id,
+            verified=False,
+            before=now - timedelta(days=settings.unverified_retention_days),
+        )
+    return Pruned(processed, unverified)
