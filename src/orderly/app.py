@@ -7,6 +7,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from orderly import __version__
+from orderly.audit.routes import router as audit_router
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
 from orderly.core.errors import (
@@ -87,6 +88,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.state.webhook_writer = WebhookWriter(app.state.database)
     install_error_handlers(app)
     app.include_router(health)
+    app.include_router(audit_router)
     app.include_router(export_router)  # before orders: /orders/export is not an order id
     app.include_router(orders_router)
     app.include_router(integrations_router)

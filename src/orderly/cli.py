@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from orderly import __version__
 from orderly.auth import service as auth
 from orderly.core import crypto
+from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
 from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction, utc_now
 from orderly.core.errors import OrderlyError, validation_details
@@ -75,6 +76,7 @@ def main(
     ] = False,
 ) -> None:
     """Orderly: unified order management."""
+    current_actor.set("cli")  # changes made from the command line, in the audit trail
 
 
 def _sqlite_file() -> Path | None:

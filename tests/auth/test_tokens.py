@@ -98,31 +98,30 @@ class TestTokenCache:
     def test_requests_arriving_together_share_one_lookup(self) -> None:
         cache, calls = auth.TokenCache(), []
         organization = Organization(id="org_aaaaaaaaaaaa", slug="a", default_country="SA")
+        caller = auth.Caller(organization, "tok_a")
 
-        async def look_up() -> Organization:
+        async def look_up() -> auth.Caller:
             calls.append(1)
             await asyncio.sleep(0.05)
-            return organization
+            return caller
 
-        async def fifty_requests() -> list[Organization]:
-            return await asyncio.gather(
-                *(cache.organization("oly_token", look_up) for _ in range(50))
-            )
+        async def fifty_requests() -> list[auth.Caller]:
+            return await asyncio.gather(*(cache.caller("oly_token", look_up) for _ in range(50)))
 
-        assert asyncio.run(fifty_requests()) == [organization] * 50
+        assert asyncio.run(fifty_requests()) == [caller] * 50
         assert len(calls) == 1
 
     def test_a_failed_lookup_fails_every_waiter_and_is_not_kept(self) -> None:
         cache, calls = auth.TokenCache(), []
 
-        async def refused() -> Organization:
+        async def refused() -> auth.Caller:
             calls.append(1)
             await asyncio.sleep(0.01)
             raise Unauthorized()
 
-        async def ten_requests() -> list[Organization | BaseException]:
+        async def ten_requests() -> list[auth.Caller | BaseException]:
             return await asyncio.gather(
-                *(cache.organization("oly_bad", refused) for _ in range(10)),
+                *(cache.caller("oly_bad", refused) for _ in range(10)),
                 return_exceptions=True,
             )
 

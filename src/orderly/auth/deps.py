@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.auth import service
 from orderly.auth.models import Organization
+from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, transaction
 from orderly.core.errors import RateLimited, Unauthorized
@@ -21,7 +22,7 @@ from orderly.core.ratelimit import Limiter, Rate
 _tokens = service.TokenCache()
 
 
-def _look_up(database_url: str, bearer: str) -> Organization:
+def _look_up(database_url: str, bearer: str) -> service.Caller:
     # Outside the request's turn (``Database.turn``): one short read on the pool's overflow,
     # so that a request never waits for a second turn while holding its first.
     with transaction(database_url, write=False) as session:
@@ -35,16 +36,16 @@ _bearer = HTTPBearer(
 )
 
 
-async def organization_for(
+async def caller_for(
     database: Database, limiter: Limiter, bearer: str, client: str
-) -> Organization:
+) -> service.Caller:
     """The organization of a bearer token, or ``Unauthorized``; ``RateLimited`` instead once
     the client address has sent too many wrong tokens. A valid token is never held up, even
     from an address that is throttled (a proxy or office shared with whoever sends them)."""
     if not bearer:
         raise Unauthorized(details={"authorization": "Send 'Authorization: Bearer <token>'"})
     try:
-        return await _tokens.organization(
+        return await _tokens.caller(
             bearer, lambda: run_in_threadpool(_look_up, database.url, bearer)
         )
     except Unauthorized:
@@ -70,8 +71,10 @@ async def current_organization(
     limiter: Limiter = request.app.state.limiter
     bearer = credentials.credentials.strip() if credentials else ""
     client = request.client.host if request.client else ""
-    organization = await organization_for(database, limiter, bearer, client)
+    caller = await caller_for(database, limiter, bearer, client)
+    organization = caller.organization
     request.state.organization_id = organization.id  # for the request's log line
+    current_actor.set(f"token:{caller.token_id}")  # for the audit trail of its changes
     per_token = get_settings().rate_limit
     if per_token:
         decision = await limiter.hit(f"token:{service.hash_token(bearer)}", Rate.parse(per_token))

@@ -14,10 +14,11 @@ def get_organization_by_slug(session: Session, slug: str) -> Organization | None
 
 def find_organization_by_token(
     session: Session, organization_id: str, token_hash: str
-) -> Organization | None:
-    """The organization holding an active token with this hash (one query per request)."""
+) -> tuple[Organization, str] | None:
+    """The organization holding an active token with this hash, and the token's id (one
+    query per request)."""
     query = (
-        select(Organization)
+        select(Organization, ApiToken.id)
         .join(ApiToken, ApiToken.organization_id == Organization.id)
         .where(
             ApiToken.organization_id == organization_id,
@@ -25,7 +26,8 @@ def find_organization_by_token(
             ApiToken.revoked_at.is_(None),
         )
     )
-    return session.scalars(query).first()
+    row = session.execute(query).first()
+    return None if row is None else (row[0], row[1])
 
 
 def list_tokens(session: Session, organization_id: str) -> Sequence[ApiToken]:

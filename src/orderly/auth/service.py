@@ -89,18 +89,24 @@ def revoke_token(session: Session, token_id: str) -> ApiToken:
     return token
 
 
-def authenticate(session: Session, bearer: str) -> Organization:
-    """The organization a bearer token belongs to, or ``Unauthorized``."""
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the organization and the id of the token it used."""
+
+    organization: Organization
+    token_id: str
+
+
+def authenticate(session: Session, bearer: str) -> Caller:
+    """Who a bearer token is (its organization and id), or ``Unauthorized``."""
     organization_id = organization_of(bearer, _TOKEN_PREFIX, _TOKEN_SECRET_LENGTH)
     if organization_id is None:
         raise Unauthorized(details={"authorization": "Unknown token"})
     # Looked up by its SHA-256: timing reveals nothing about the clear token.
-    organization = repository.find_organization_by_token(
-        session, organization_id, hash_token(bearer)
-    )
-    if organization is None:
+    found = repository.find_organization_by_token(session, organization_id, hash_token(bearer))
+    if found is None:
         raise Unauthorized(details={"authorization": "Unknown or revoked token"})
-    return organization
+    return Caller(*found)
 
 
 class TokenCache:
@@ -118,13 +124,11 @@ class TokenCache:
     MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Organization]] = {}
-        self._lookups: dict[str, asyncio.Task[Organization]] = {}
+        self._entries: dict[str, tuple[float, Caller]] = {}
+        self._lookups: dict[str, asyncio.Task[Caller]] = {}
 
-    async def organization(
-        self, bearer: str, look_up: Callable[[], Awaitable[Organization]]
-    ) -> Organization:
-        """The token's organization: from the cache while fresh, else from ``look_up()``
+    async def caller(self, bearer: str, look_up: Callable[[], Awaitable[Caller]]) -> Caller:
+        """Who the token is: from the cache while fresh, else from ``look_up()``
         (shared by every request that asks for the same token meanwhile)."""
         key = hash_token(bearer)
         entry = self._entries.get(key)
@@ -136,9 +140,7 @@ class TokenCache:
         # Shielded: a request that goes away must not cancel the lookup others wait for.
         return await asyncio.shield(lookup)
 
-    async def _refresh(
-        self, key: str, look_up: Callable[[], Awaitable[Organization]]
-    ) -> Organization:
+    async def _refresh(self, key: str, look_up: Callable[[], Awaitable[Caller]]) -> Caller:
         try:
             organization = await look_up()
         finally:
@@ -146,7 +148,7 @@ class TokenCache:
         self._put(key, organization)
         return organization
 
-    def _put(self, key: str, organization: Organization) -> None:
+    def _put(self, key: str, organization: Caller) -> None:
         now = time.monotonic()
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderly.auth.deps import bearer_of, organization_for
+from orderly.auth.deps import bearer_of, caller_for
 from orderly.core.db import Database, utc_now
 from orderly.core.errors import (
     BodyTooLarge,
@@ -40,12 +40,13 @@ class IdempotencyKeys:
         database: Database = scope["app"].state.database
         try:
             service.check_key(key)
-            organization = await organization_for(
+            caller = await caller_for(
                 database,
                 scope["app"].state.limiter,
                 bearer_of(headers.get("authorization")),
                 scope["client"][0] if scope.get("client") else "",
             )
+            organization = caller.organization
         except OrderlyError as exc:
             await error_response(exc)(scope, receive, send)
             return

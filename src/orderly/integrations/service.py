@@ -297,7 +297,7 @@ def _map(delivery: DeliveryRow, connection: ConnectionRow) -> orders.IngestReque
             delivery.outcome = Outcome.IGNORED.value
             return None
         delivery.external_id = _clip(mapped.external_id, DeliveryRow.external_id)
-        return _ingest_request(connection.platform, mapped)
+        return _ingest_request(connection, mapped)
     except (MappingFailed, ValidationError) as exc:
         _failed(delivery, exc)
     except Exception as exc:
@@ -357,7 +357,8 @@ def _parse_body(body: bytes) -> Any:
         raise MappingFailed(f"The body is not JSON: {exc}") from None
 
 
-def _ingest_request(platform: str, mapped: PlatformOrder) -> orders.IngestRequest:
+def _ingest_request(connection: ConnectionRow, mapped: PlatformOrder) -> orders.IngestRequest:
+    platform = connection.platform
     statuses = {
         StatusField.STATUS: mapped.status,
         StatusField.PAYMENT_STATUS: mapped.payment_status,
@@ -379,6 +380,7 @@ def _ingest_request(platform: str, mapped: PlatformOrder) -> orders.IngestReques
         known=known,
         platform_updated=mapped.updated_at,
         phone_region=mapped.phone_region,
+        actor=f"connection:{connection.id}",
     )
 
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from orderly.audit import models as _audit_models  # noqa: F401  (registers tables)
 from orderly.auth import models as _auth_models  # noqa: F401  (registers tables)
 from orderly.core.db import Base, include_name
 from orderly.idempotency import models as _idempotency_models  # noqa: F401  (registers tables)

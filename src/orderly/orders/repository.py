@@ -40,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from orderly.audit import service as audit
 from orderly.core import money
 from orderly.core.db import Base, Money, UTCDateTime
 from orderly.core.direct import DirectQuery
@@ -471,6 +472,54 @@ def _count_orm_changes(session: Session, _context: Any, _instances: Any) -> None
                 counts[after] += 1
     for organization_id, counts in by_organization.items():
         adjust_counts(session, organization_id, counts)
+    _gather_orm_updates(session)
+
+
+# Orders changed through the ORM may flush more than once in a unit of work (PUT flushes its
+# old line items out first): their audit event is gathered across flushes and written once,
+# when the unit of work commits.
+_AUDIT_UPDATES = "orderly.audit_updates"
+
+
+def _gather_orm_updates(session: Session) -> None:
+    pending: dict[tuple[str, str], tuple[set[str], str | None]] = session.info.setdefault(
+        _AUDIT_UPDATES, {}
+    )
+    for order in session.dirty:
+        if not isinstance(order, OrderRow):
+            continue
+        changed = {
+            attribute.key for attribute in inspect(order).attrs if attribute.history.has_changes()
+        } - {"updated", "status_history"}
+        if changed:
+            fields, _ = pending.get((order.organization_id, order.id), (set(), None))
+            # Set by platform ingestion: its batch mixes connections.
+            actor = getattr(order, "audit_actor", None)
+            pending[(order.organization_id, order.id)] = (fields | changed, actor)
+
+
+@event.listens_for(Session, "before_commit")
+def _record_orm_updates(session: Session) -> None:
+    pending = session.info.pop(_AUDIT_UPDATES, None)
+    if pending:
+        audit.record(
+            session,
+            (
+                audit.event(
+                    organization_id,
+                    order_id,
+                    audit.UPDATED,
+                    {"fields": sorted(fields)},
+                    actor=actor,
+                )
+                for (organization_id, order_id), (fields, actor) in pending.items()
+            ),
+        )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_orm_updates(session: Session) -> None:
+    session.info.pop(_AUDIT_UPDATES, None)
 
 
 STATUS_COLUMNS = ("id", *_COUNTED)  # what a status change reads (and locks) of each order
@@ -583,6 +632,19 @@ def change_statuses(
     connection.execute(_STATUS_UPDATE, updates)
     connection.execute(insert(_table(StatusChange)), history)
     adjust_counts(session, organization_id, counts)
+    audit.record(
+        session,
+        (
+            audit.event(
+                organization_id,
+                plan.order_id,
+                audit.STATUS_CHANGED,
+                {"source": source, "changes": [[f, old, new] for f, old, new in plan.changes]},
+                at=at,
+            )
+            for plan in plans
+        ),
+    )
 
 
 def get_order(session: Session, organization_id: str, order_id: str) -> OrderRow | None:
@@ -647,8 +709,10 @@ def insert_orders(
     orders: list[dict[str, Any]],
     line_items: list[dict[str, Any]],
     history: list[dict[str, Any]],
+    actors: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert many new orders with three multi-row statements."""
+    """Insert many new orders with three multi-row statements (and their audit events: by
+    ``actors[order id]`` when given, else by whoever the unit of work runs for)."""
     if not orders:
         return
     # Core inserts of plain rows: the ORM's per-object bookkeeping is not needed for new rows.
@@ -659,6 +723,20 @@ def insert_orders(
         connection.execute(insert(_table(LineItemRow)), line_items)
     if history:
         connection.execute(insert(_table(StatusChange)), history)
+    actors = actors or {}
+    audit.record(
+        session,
+        (
+            audit.event(
+                o["organization_id"],
+                o["id"],
+                audit.CREATED,
+                {"source": o["source"]},
+                actor=actors.get(o["id"]),
+            )
+            for o in orders
+        ),
+    )
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
@@ -683,4 +761,11 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
     removed = session.connection().execute(statement).all()
     by_key = Counter(count_key(row._asdict()) for row in removed)
     adjust_counts(session, organization_id, {key: -n for key, n in by_key.items()})
+    audit.record(
+        session,
+        (
+            audit.event(organization_id, row.id, audit.DELETED, {"status": row.status})
+            for row in removed
+        ),
+    )
     return {row.id for row in removed}

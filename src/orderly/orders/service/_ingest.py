@@ -52,6 +52,7 @@ class IngestRequest:
     known: frozenset[StatusField]
     platform_updated: datetime | None = None
     phone_region: str | None = None
+    actor: str | None = None  # for the audit trail: the connection the order came through
 
     @property
     def key(self) -> tuple[str, str]:
@@ -65,6 +66,7 @@ def _new_ingested(organization: Organization, request: IngestRequest, now: datet
         organization, request.data, request.data.source, now, phone_region=request.phone_region
     )
     new.row["source_updated"] = request.platform_updated
+    new.actor = request.actor
     return new
 
 
@@ -96,6 +98,7 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
                 raise
     if platform_updated and order.source_updated and platform_updated < order.source_updated:
         return Ingested(order.id, IngestOutcome.STALE)
+    order.audit_actor = request.actor  # read by the audit trail when the changes flush
 
     now = utc_now()
     content = prepare_content(organization, data, ingested=True, phone_region=phone_region)

@@ -93,6 +93,7 @@ class NewOrder:
     row: dict[str, Any]
     line_items: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    actor: str | None = None  # when not whoever the unit of work runs for (a platform's)
 
     @property
     def external_key(self) -> tuple[str, str] | None:
@@ -163,6 +164,7 @@ def insert(session: Session, new_orders: list[NewOrder]) -> None:
         [o.row for o in new_orders],
         [item for o in new_orders for item in o.line_items],
         [entry for o in new_orders for entry in o.history],
+        {o.row["id"]: o.actor for o in new_orders if o.actor},
     )
 
 

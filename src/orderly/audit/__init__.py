@@ -1,0 +1,1 @@
+"""The audit trail: who created, replaced, moved or deleted each order, and when."""

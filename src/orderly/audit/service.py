@@ -1,0 +1,65 @@
+"""Recording and reading the audit trail.
+
+Recorded where every write of an order passes (``orders.repository``: the inserts, status
+changes, deletions, and the ORM flush of replaced or ingested orders), in the write's own
+transaction: a change and its record commit together or not at all.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orderly.audit import repository
+from orderly.audit.models import AuditEventRow
+from orderly.audit.schemas import AuditQuery
+from orderly.auth.models import Organization
+from orderly.core.actor import current_actor
+from orderly.core.db import utc_now
+from orderly.core.ids import random_token
+
+CREATED, UPDATED, STATUS_CHANGED, DELETED = "created", "updated", "status_changed", "deleted"
+
+
+def event(
+    organization_id: str,
+    order_id: str,
+    action: str,
+    details: dict[str, Any],
+    *,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """An audit row; the actor defaults to whoever the unit of work runs for."""
+    return {
+        "organization_id": organization_id,
+        "id": "aud_" + random_token(20),
+        "at": at or utc_now(),
+        "actor": (actor or current_actor.get())[:80],
+        "action": action,
+        "order_id": order_id,
+        "details": details,
+    }
+
+
+def record(session: Session, events: Iterable[dict[str, Any]]) -> None:
+    repository.record(session, list(events))
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEventRow]
+    total: int
+
+
+def list_events(session: Session, organization: Organization, query: AuditQuery) -> AuditPage:
+    events, total = repository.list_events(
+        session,
+        organization.id,
+        query.order_id,
+        offset=(query.page - 1) * query.limit,
+        limit=query.limit,
+    )
+    return AuditPage(list(events), total)
