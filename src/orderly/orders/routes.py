@@ -147,7 +147,12 @@ async def bulk_delete(
 
 
 @router.get(
-    "/{order_id}", response_model=OrderDetail, responses=error_responses(service.OrderNotFound)
+    "/{order_id}",
+    response_model=OrderDetail,
+    responses={
+        **error_responses(service.OrderNotFound),
+        304: {"description": "Not modified: If-None-Match names the order's ETag"},
+    },
 )
 async def get_order(
     database: DatabaseDep,
