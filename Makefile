@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench bench-export install clean
+.PHONY: run test lint typecheck unit bench bench-ab bench-export install clean
 
 # The typed-client generator that tests/test_openapi.py drives has its own virtualenv: it pins
 # an older typer than Orderly does.
@@ -43,6 +43,13 @@ bench: install
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-wrk.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# BEFORE: a git ref to compare the working tree with (checked out into a temporary folder).
+bench-ab: install
+	bash scripts/ensure-wrk.sh
+	rm -rf .bench-before && git worktree add --force --detach .bench-before $(BEFORE)
+	$(BIN)/python -m bench.ab --before .bench-before $(BENCH_ARGS); \
+	status=$$?; git worktree remove --force .bench-before; exit $$status
 
 bench-export: install
 	bash scripts/ensure-postgres.sh

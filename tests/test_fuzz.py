@@ -7,6 +7,8 @@ generation mode) rather than its pytest plugin, which does not run under pytest 
 (``derandomize``) keeps CI repeatable; the examples per operation keep the suite's time.
 """
 
+import os
+
 import httpx
 import pytest
 import schemathesis
@@ -23,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 
 from orderly.app import create_app
 
-EXAMPLES_PER_OPERATION = 25
+# Per operation and generation mode; ORDERLY_FUZZ_EXAMPLES raises it for a long run by hand.
+EXAMPLES_PER_OPERATION = int(os.environ.get("ORDERLY_FUZZ_EXAMPLES", "25"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -45,6 +48,7 @@ def test_no_generated_request_breaks_the_api(
     base_url: str,
 ) -> None:
     headers = dict(api.headers)
+    sent = 0
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -55,6 +59,8 @@ def test_no_generated_request_breaks_the_api(
         database=None,
     )
     def call(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
+        nonlocal sent
+        sent += 1
         case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 
     try:
@@ -63,3 +69,4 @@ def test_no_generated_request_breaks_the_api(
         # Nothing about this operation can be invalid (no parameters, or free-form text
         # only): there is no negative request to make.
         assert mode is GenerationMode.NEGATIVE
+    print(f"{operation.label} {mode.value}: {sent} requests")  # shown with -s

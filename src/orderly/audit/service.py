@@ -33,15 +33,30 @@ def event(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """An audit row; the actor defaults to whoever the unit of work runs for."""
+    at = at or utc_now()
     return {
         "organization_id": organization_id,
-        "id": "aud_" + random_token(20),
-        "at": at or utc_now(),
+        "id": new_event_id(at),
+        "at": at,
         "actor": (actor or current_actor.get())[:80],
         "action": action,
         "order_id": order_id,
         "details": details,
     }
+
+
+def new_event_id(at: datetime) -> str:
+    """``aud_`` + the time in microseconds (11 base-36 digits, so they sort as text) + 8 random
+    characters: ids in the order events happened (see ``AuditEventRow``)."""
+    micros = int(at.timestamp() * 1_000_000)
+    digits = ""
+    while micros:
+        micros, digit = divmod(micros, 36)
+        digits = _BASE36[digit] + digits
+    return f"aud_{digits.rjust(11, '0')}{random_token(8)}"
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def record(session: Session, events: Iterable[dict[str, Any]]) -> None:

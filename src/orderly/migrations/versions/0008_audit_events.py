@@ -34,14 +34,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_audit_events")),
     )
     op.create_index(
-        op.f("ix_audit_events_organization_id_at_id"),
+        op.f("ix_audit_events_organization_id_order_id_id"),
         "audit_events",
-        ["organization_id", "at", "id"],
-    )
-    op.create_index(
-        op.f("ix_audit_events_organization_id_order_id_at_id"),
-        "audit_events",
-        ["organization_id", "order_id", "at", "id"],
+        ["organization_id", "order_id", "id"],
     )
 
 
