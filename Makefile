@@ -35,6 +35,7 @@ typecheck: install
 unit: install $(CLIENT_GENERATOR)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
 test: lint typecheck unit

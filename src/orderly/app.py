@@ -1,10 +1,12 @@
 """The FastAPI application."""
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from starlette.staticfiles import StaticFiles
 
 from orderly import __version__
 from orderly.audit.routes import router as audit_router
@@ -24,6 +26,9 @@ from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
 from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
+from orderly.web.routes import router as web_router
+
+WEB_STATIC = Path(__file__).parent / "web" / "static"
 
 API_DESCRIPTION = """Unified order management: create, track, update status and export orders.
 
@@ -93,6 +98,8 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(orders_router)
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     app.add_middleware(IdempotencyKeys)
     _describe_middleware(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

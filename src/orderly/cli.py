@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from orderly import __version__
 from orderly.auth import service as auth
+from orderly.auth import users
+from orderly.auth.models import Role
 from orderly.core import crypto
 from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
@@ -51,6 +53,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 secrets_app = typer.Typer(help="The keys that encrypt webhook secrets.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -215,6 +219,25 @@ def _report_invalid(exc: ValidationError) -> NoReturn:
     for name, message in validation_details(exc.errors()).items():
         err.print(f"[red]{name}[/red]: {message}")
     raise typer.Exit(2)
+
+
+@users_app.command("create")
+def create_user(
+    org: Annotated[str, typer.Option(help="Organization slug; created when new.")],
+    email: Annotated[str, typer.Option(help="The person's e-mail, their sign-in name.")],
+    role: Annotated[Role, typer.Option(help="owner, staff or viewer.")] = Role.STAFF,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Add a person; prints a generated password alone on the last line (unless read)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else users.new_password()
+    with database() as session:
+        organization = auth.get_or_create_organization(session, org)
+        user = users.create_user(session, organization, email, role, password)
+    err.print(f"{user.email} can sign in to {organization.slug} as {user.role}.")
+    if not password_stdin:
+        print(password)
 
 
 @secrets_app.command("new-key")

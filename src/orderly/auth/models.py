@@ -1,6 +1,7 @@
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKeyConstraint, String
+from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.db import Base, UTCDateTime, utc_now
@@ -32,3 +33,51 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Role(StrEnum):
+    """What a person may do in the dashboard: owners everything (people, tokens,
+    integrations), staff orders (create, edit, move, bulk, export), viewers read and export."""
+
+    OWNER = "owner"
+    STAFF = "staff"
+    VIEWER = "viewer"
+
+
+class UserRow(Base):
+    """A person who signs in to the dashboard; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        UniqueConstraint("organization_id", "email"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds ``ses_<organization key>_<secret>``, the table only
+    its SHA-256, with the form token (CSRF) that every form of the session must send back."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organization_id", "user_id"],
+            ["users.organization_id", "users.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,146 @@
+"""People and their browser sessions: the dashboard's sign-in.
+
+Passwords are hashed with argon2id (``argon2-cffi``'s defaults); a sign-in is looked up by the
+organization (its slug, as a store's address is on other platforms) and the e-mail, so that
+every query leads with ``organization_id``. A session cookie reads
+``ses_<organization key>_<secret>``; only its SHA-256 is stored, with the session's form token
+(CSRF). Signing in always starts a new session (an id set before sign-in is never promoted),
+and signing out deletes it.
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from orderly.auth import repository
+from orderly.auth.models import Organization, Role, UserRow, WebSession
+from orderly.auth.service import hash_token
+from orderly.core.db import utc_now
+from orderly.core.errors import Conflict, Unauthorized, ValidationFailed
+from orderly.core.ids import new_keyed_id, organization_of, random_token
+
+SESSION_LIFETIME = timedelta(days=14)
+_SESSION_PREFIX, _SESSION_SECRET_LENGTH = "ses", 40
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so that the answer takes as long either way.
+_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: UserRow
+    organization: Organization
+    csrf_token: str
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(details={"email": str(exc)}) from None
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_user(
+    session: Session, organization: Organization, email: str, role: Role, password: str
+) -> UserRow:
+    if len(password) < 10:
+        raise ValidationFailed(details={"password": "At least 10 characters"})
+    address = normalize_email(email)
+    exists = session.scalar(
+        select(UserRow.id).where(
+            UserRow.organization_id == organization.id, UserRow.email == address
+        )
+    )
+    if exists is not None:
+        raise Conflict("User already exists", {"email": address})
+    user = UserRow(
+        organization_id=organization.id,
+        id=f"usr_{random_token(16)}",
+        email=address,
+        password_hash=_hasher.hash(password),
+        role=role.value,
+        created=utc_now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_in(session: Session, slug: str, email: str, password: str) -> tuple[str, SignedIn]:
+    """A new session for the person (its cookie value and who it is), or ``Unauthorized``."""
+    refused = Unauthorized("Wrong store, e-mail or password")
+    organization = repository.get_organization_by_slug(session, slug.strip().lower())
+    user = None
+    if organization is not None:
+        user = session.scalars(
+            select(UserRow).where(
+                UserRow.organization_id == organization.id,
+                UserRow.email == email.strip().lower(),
+            )
+        ).one_or_none()
+    try:
+        _hasher.verify(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise refused from None
+    if user is None or organization is None:
+        raise refused
+    cookie = new_keyed_id(_SESSION_PREFIX, organization.id, _SESSION_SECRET_LENGTH)
+    now = utc_now()
+    row = WebSession(
+        organization_id=organization.id,
+        token_hash=hash_token(cookie),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created=now,
+        expires=now + SESSION_LIFETIME,
+    )
+    session.add(row)
+    session.flush()
+    return cookie, SignedIn(user, organization, row.csrf_token)
+
+
+def current(session: Session, cookie: str) -> SignedIn | None:
+    """Who a session cookie belongs to, while the session lasts."""
+    organization_id = organization_of(cookie, _SESSION_PREFIX, _SESSION_SECRET_LENGTH)
+    if organization_id is None:
+        return None
+    row = session.scalars(
+        select(WebSession).where(
+            WebSession.organization_id == organization_id,
+            WebSession.token_hash == hash_token(cookie),
+            WebSession.expires > utc_now(),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user = session.get(UserRow, (organization_id, row.user_id))
+    organization = session.get(Organization, organization_id)
+    if user is None or organization is None:
+        return None
+    return SignedIn(user, organization, row.csrf_token)
+
+
+def sign_out(session: Session, cookie: str) -> None:
+    organization_id = organization_of(cookie, _SESSION_PREFIX, _SESSION_SECRET_LENGTH)
+    if organization_id is not None:
+        session.execute(
+            delete(WebSession).where(
+                WebSession.organization_id == organization_id,
+                WebSession.token_hash == hash_token(cookie),
+            )
+        )
+
+
+def csrf_matches(expected: str, sent: str | None) -> bool:
+    return sent is not None and hmac.compare_digest(expected, sent)

@@ -1,0 +1,57 @@
+"""English and Arabic: gettext catalogs (``locales/<language>/LC_MESSAGES/messages.po``, read
+with Babel at start-up, no compile step), and numbers, money and dates formatted by Babel."""
+
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("en", "ar")
+_LOCALES = Path(__file__).parent / "locales"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(language: str) -> NullTranslations:
+    po = _LOCALES / language / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as file:
+        catalog = read_po(file, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def choose_language(cookie: str | None, preferred: str | None, accept: str | None) -> str:
+    """The language switcher's cookie, else the person's setting, else the browser's."""
+    for choice in (cookie, preferred):
+        if choice in LANGUAGES:
+            return choice
+    wanted = [part.split(";")[0].strip().replace("-", "_") for part in (accept or "").split(",")]
+    negotiated = Locale.negotiate([w for w in wanted if w], list(LANGUAGES), sep="_")
+    return str(negotiated) if negotiated else "en"
+
+
+def direction(language: str) -> str:
+    return "rtl" if Locale.parse(language).character_order == "right-to-left" else "ltr"
+
+
+def money(amount: Decimal, currency: str, language: str) -> str:
+    return format_currency(amount, currency, locale=language)
+
+
+def number(value: int, language: str) -> str:
+    return format_decimal(value, locale=language)
+
+
+def moment(value: datetime, language: str) -> str:
+    return format_datetime(value, "medium", tzinfo=None, locale=language)

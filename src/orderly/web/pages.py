@@ -1,0 +1,47 @@
+"""Rendering a page: Jinja2 templates (``templates/``) with the request's language installed
+(gettext ``_``), its direction, and Babel's formats."""
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from orderly.web import i18n
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _exact(amount: Any) -> Decimal:
+    """An order document's amount (a JSON number fragment, written exactly) as a Decimal."""
+    if isinstance(amount, orjson.Fragment):
+        return Decimal(orjson.dumps(amount).decode())
+    return Decimal(str(amount))
+
+
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def _environment(language: str) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.globals.update(
+        language=language,
+        direction=i18n.direction(language),
+        money=lambda amount, currency: i18n.money(_exact(amount), currency, language),
+        number=lambda value: i18n.number(value, language),
+    )
+    return environment
+
+
+def render(
+    request: Request, template: str, language: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    page = _environment(language).get_template(template).render(request=request, **context)
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})

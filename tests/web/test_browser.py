@@ -1,0 +1,124 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright's Python client),
+on both engines: sign in, see the orders, switch to Arabic, sign out; forms without their CSRF
+token and planted session ids are refused. Screenshots land in docs/screenshots/."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.orm import Session
+
+from orderly.auth import service as auth
+from orderly.auth import users
+from orderly.auth.models import Role
+from tests.conftest import MakeOrder
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+PASSWORD = "correct-horse-battery"
+# Without these Chromium keeps calling home, and this machine's closed network refuses it.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url, locale="en-US")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def owner(db: Session, api: httpx.Client) -> str:
+    """An owner of ``acme`` (the organization ``api`` and ``make_order`` write to)."""
+    organization = auth.require_organization(db, "acme")
+    users.create_user(db, organization, "owner@example.com", Role.OWNER, PASSWORD)
+    db.commit()
+    return "owner@example.com"
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/sign-in")
+    page.fill("input[name=store]", "acme")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+class TestSignIn:
+    def test_sign_in_see_orders_in_english_and_arabic_then_sign_out(
+        self, page: Page, owner: str, make_order: MakeOrder, database_url: str
+    ) -> None:
+        make_order(customer_name="أحمد العتيبي", status="pending")
+        make_order(customer_name="Sara", status="pending")
+        sign_in(page, owner)
+        expect(page.locator("h1")).to_have_text("Orders")
+        expect(page.locator("tbody tr")).to_have_count(2)
+        expect(page.locator(".tabs a[data-status=pending] .count")).to_have_text("2")
+        expect(page.locator("tbody")).to_contain_text("أحمد العتيبي")
+        engine = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+        if engine == "sqlite":
+            page.screenshot(path=str(SCREENSHOTS / "orders-en.png"), full_page=True)
+
+        page.click("a[lang=ar]")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator("h1")).to_have_text("الطلبات")
+        expect(page.locator(".tabs a[data-status=pending]")).to_contain_text("قيد الانتظار")
+        if engine == "sqlite":
+            page.screenshot(path=str(SCREENSHOTS / "orders-ar.png"), full_page=True)
+
+        page.click(".sign-out button")
+        expect(page).to_have_url(re.compile(r"/sign-in$"))
+        page.goto("/")
+        expect(page).to_have_url(re.compile(r"/sign-in$"))  # the session is gone
+
+    def test_a_wrong_password_is_refused(self, page: Page, owner: str) -> None:
+        sign_in(page, owner, "not-the-password")
+        expect(page.locator(".error")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/sign-in$"))
+
+
+class TestForgery:
+    def test_a_form_without_its_csrf_token_is_refused(self, base_url: str, owner: str) -> None:
+        with httpx.Client(base_url=base_url) as client:
+            client.get("/sign-in")  # the form's cookie, but not its token
+            response = client.post(
+                "/sign-in",
+                data={"store": "acme", "email": owner, "password": PASSWORD, "csrf": "forged"},
+            )
+        assert response.status_code == 403
+        assert "orderly_session" not in response.cookies
+
+    def test_a_planted_session_id_is_never_promoted(self, base_url: str, owner: str) -> None:
+        planted = "ses_aaaaaaaaaaaa_" + "b" * 40
+        with httpx.Client(base_url=base_url, cookies={"orderly_session": planted}) as client:
+            form = client.get("/sign-in").text
+            token = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert token is not None
+            signed = client.post(
+                "/sign-in",
+                data={"store": "acme", "email": owner, "password": PASSWORD, "csrf": token[1]},
+            )
+            assert signed.status_code == 303
+            assert signed.cookies["orderly_session"] != planted
+        with httpx.Client(base_url=base_url, cookies={"orderly_session": planted}) as stranger:
+            assert stranger.get("/").headers["location"] == "/sign-in"
