@@ -122,3 +122,45 @@ class TestForgery:
             assert signed.cookies["orderly_session"] != planted
         with httpx.Client(base_url=base_url, cookies={"orderly_session": planted}) as stranger:
             assert stranger.get("/").headers["location"] == "/sign-in"
+
+
+class TestOrderPage:
+    def test_staff_move_an_order_with_the_allowed_buttons_and_see_the_timeline(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client, database_url: str
+    ) -> None:
+        order = make_order(customer_name="Sara")
+        sign_in(page, owner)
+        page.click(f"tr[data-id={order['id']}] a")
+        status = page.locator(".status-field[data-field=status]")
+        offered = status.locator("button").evaluate_all("buttons => buttons.map(b => b.dataset.to)")
+        assert offered == ["confirmed", "preparing", "ready", "shipped", "delivered", "cancelled"]
+        status.locator("button[data-to=confirmed]").click()
+        expect(status.locator(".current")).to_have_text("Confirmed")
+        expect(page.locator(".timeline li").first).to_contain_text("dashboard:owner@example.com")
+        assert api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "confirmed"
+        events = api.get("/api/v1/audit", params={"order_id": order["id"]}).json()["data"]
+        assert events[0]["actor"].startswith("user:usr_")
+        if not database_url.startswith("postgresql"):
+            page.screenshot(path=str(SCREENSHOTS / "order-en.png"), full_page=True)
+
+    def test_a_viewer_sees_no_buttons_and_the_server_refuses_the_move(
+        self, page: Page, db: Session, make_order: MakeOrder, api: httpx.Client, base_url: str
+    ) -> None:
+        organization = auth.require_organization(db, "acme")
+        users.create_user(db, organization, "viewer@example.com", Role.VIEWER, PASSWORD)
+        db.commit()
+        order = make_order()
+        sign_in(page, "viewer@example.com")
+        page.goto(f"/orders/{order['id']}")
+        expect(page.locator(".move")).to_have_count(0)
+        cookie = next(c for c in page.context.cookies() if c["name"] == "orderly_session")
+        token = page.locator("input[name=csrf]").first.get_attribute("value")
+        with httpx.Client(
+            base_url=base_url, cookies={"orderly_session": cookie["value"]}
+        ) as forged:
+            refused = forged.post(
+                f"/orders/{order['id']}/status",
+                data={"csrf": token or "", "field": "status", "to": "confirmed"},
+            )
+        assert refused.status_code == 403
+        assert api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "pending"

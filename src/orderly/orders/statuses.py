@@ -79,3 +79,15 @@ ALLOWED_TRANSITIONS: dict[StatusField, dict[str, set[str]]] = {
 def is_allowed(field: StatusField, current: str, new: str) -> bool:
     """Whether ``field`` may move from ``current`` to ``new``; setting the same value is a no-op."""
     return current == new or new in ALLOWED_TRANSITIONS[field][current]
+
+
+def next_statuses(field: StatusField, current: str) -> list[str]:
+    """The values ``field`` may move to from ``current``, in the enum's order (the dashboard
+    offers these moves only)."""
+    allowed = ALLOWED_TRANSITIONS[field][current] - {current}
+    members = {
+        StatusField.STATUS: OrderStatus,
+        StatusField.PAYMENT_STATUS: PaymentStatus,
+        StatusField.FULFILLMENT_STATUS: FulfillmentStatus,
+    }[field]
+    return [member.value for member in members if member.value in allowed]

@@ -1,7 +1,7 @@
 """English and Arabic: gettext catalogs (``locales/<language>/LC_MESSAGES/messages.po``, read
 with Babel at start-up, no compile step), and numbers, money and dates formatted by Babel."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
@@ -54,4 +54,4 @@ def number(value: int, language: str) -> str:
 
 
 def moment(value: datetime, language: str) -> str:
-    return format_datetime(value, "medium", tzinfo=None, locale=language)
+    return format_datetime(value, "medium", tzinfo=UTC, locale=language) + " UTC"

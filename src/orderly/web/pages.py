@@ -1,6 +1,7 @@
 """Rendering a page: Jinja2 templates (``templates/``) with the request's language installed
 (gettext ``_``), its direction, and Babel's formats."""
 
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,7 @@ def _environment(language: str) -> Environment:
         direction=i18n.direction(language),
         money=lambda amount, currency: i18n.money(_exact(amount), currency, language),
         number=lambda value: i18n.number(value, language),
+        when=lambda text: i18n.moment(datetime.fromisoformat(text), language),
     )
     return environment
 

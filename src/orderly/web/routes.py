@@ -16,10 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from orderly.auth import users
+from orderly.auth.models import Role
+from orderly.core.actor import current_actor
 from orderly.core.db import SessionDep
 from orderly.core.errors import Unauthorized
 from orderly.orders import service as orders
+from orderly.orders import statuses
 from orderly.orders.filters import ListQuery
+from orderly.orders.schemas import StatusUpdate
 from orderly.orders.statuses import OrderStatus
 from orderly.web import i18n
 from orderly.web.pages import render
@@ -145,3 +149,59 @@ def orders_page(request: Request, session: SessionDep, who: SignedInDep) -> Resp
         next_url=next_url,
         tab_url=lambda status: "/?" + urlencode({"status": status} if status else {}),
     )
+
+
+def _may_change_orders(who: users.SignedIn) -> bool:
+    return who.user.role in (Role.OWNER, Role.STAFF)
+
+
+@router.get("/orders/{order_id}")
+def order_page(request: Request, order_id: str, session: SessionDep, who: SignedInDep) -> Response:
+    """One order: its content, its statuses with the moves allowed from them, its timeline."""
+    if who is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    language = _language(request, who)
+    try:
+        order = orders.get_document(session, who.organization, order_id)
+    except orders.OrderNotFound:
+        return render(request, "not_found.html", language, who=who, status_code=404)
+    moves = {
+        field.value: statuses.next_statuses(field, order[field.value])
+        for field in statuses.StatusField
+    }
+    return render(
+        request,
+        "order.html",
+        language,
+        who=who,
+        order=order,
+        moves=moves if _may_change_orders(who) else {},
+    )
+
+
+@router.post("/orders/{order_id}/status")
+async def change_order_status(
+    request: Request, order_id: str, session: SessionDep, who: SignedInDep
+) -> Response:
+    """A status button: checked against the session's form token and the person's role."""
+    form = await _form(request)
+    language = _language(request, who)
+    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf")):
+        return render(request, "forbidden.html", language, status_code=403)
+    if not _may_change_orders(who):
+        return render(request, "forbidden.html", language, who=who, status_code=403)
+    current_actor.set(f"user:{who.user.id}")
+    try:
+        change = StatusUpdate.model_validate({form.get("field", ""): form.get("to")})
+        orders.change_status(
+            session,
+            who.organization,
+            order_id,
+            change,
+            change_source=f"dashboard:{who.user.email}"[:64],
+        )
+    except (ValidationError, orders.InvalidTransition):
+        return RedirectResponse(f"/orders/{order_id}?refused=1", status_code=303)
+    except orders.OrderNotFound:
+        return render(request, "not_found.html", language, who=who, status_code=404)
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)

@@ -378,14 +378,17 @@ def change_status(
     order_id: str,
     data: StatusUpdate,
     if_match: str | None = None,
+    *,
+    change_source: str = SOURCE_API,
 ) -> str:
-    """Change an order's statuses as the transition table allows; returns its id."""
+    """Change an order's statuses as the transition table allows; returns its id.
+    ``change_source`` names who in the order's history (the dashboard names the person)."""
     current = _locked_states(session, organization, [order_id]).get(order_id)
     if current is None:
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, documents.time_text(current.updated))
     plan = _status_plan(current, data)
-    repository.change_statuses(session, organization.id, [plan], source=SOURCE_API, at=utc_now())
+    repository.change_statuses(session, organization.id, [plan], source=change_source, at=utc_now())
     return order_id
 
 
