@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from orderly.auth import service as auth
 from orderly.auth import users
 from orderly.auth.models import Role
+from orderly.core.config import get_settings
+from orderly.core.ratelimit import Rate
 from tests.conftest import MakeOrder
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
@@ -95,6 +97,27 @@ class TestSignIn:
         sign_in(page, owner, "not-the-password")
         expect(page.locator(".error")).to_be_visible()
         expect(page).to_have_url(re.compile(r"/sign-in$"))
+
+
+class TestThrottling:
+    def test_wrong_passwords_from_one_address_are_throttled(
+        self, base_url: str, owner: str
+    ) -> None:
+        limit = Rate.parse(get_settings().auth_failure_limit).count
+        statuses = []
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(limit + 6):  # a token comes back every few seconds meanwhile
+                form = client.get("/sign-in").text
+                token = re.search(r'name="csrf" value="([^"]+)"', form)
+                assert token is not None
+                statuses.append(
+                    client.post(
+                        "/sign-in",
+                        data={"store": "acme", "email": owner, "password": "x", "csrf": token[1]},
+                    ).status_code
+                )
+        assert statuses[:limit] == [401] * limit
+        assert statuses[-1] == 429
 
 
 class TestForgery:

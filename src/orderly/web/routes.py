@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from orderly.auth import users
 from orderly.auth.models import Role
 from orderly.core.actor import current_actor
+from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
 from orderly.core.errors import Unauthorized
+from orderly.core.ratelimit import Limiter, Rate
 from orderly.orders import service as orders
 from orderly.orders import statuses
 from orderly.orders.filters import ListQuery
@@ -79,9 +81,19 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
             session, form.get("store", ""), form.get("email", ""), form.get("password", "")
         )
     except Unauthorized:
+        # Guessing passwords is throttled per client address, as wrong API tokens are.
+        limiter: Limiter = request.app.state.limiter
+        client = request.client.host if request.client else ""
+        rate = Rate.parse(get_settings().auth_failure_limit)
+        throttled = not (await limiter.hit(f"sign-in-failures:{client}", rate)).allowed
         token = secrets.token_urlsafe(32)
         refused = render(
-            request, "sign_in.html", language, csrf_token=token, error="wrong", status_code=401
+            request,
+            "sign_in.html",
+            language,
+            csrf_token=token,
+            error="throttled" if throttled else "wrong",
+            status_code=429 if throttled else 401,
         )
         refused.set_cookie(SIGN_IN_CSRF_COOKIE, token, **_cookie_options(request))
         return refused
