@@ -7,6 +7,7 @@ session's own once signed in, and before sign-in a random one in a cookie the fo
 """
 
 import secrets
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -20,12 +21,12 @@ from orderly.auth.models import Role
 from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
-from orderly.core.errors import Unauthorized
+from orderly.core.errors import OrderlyError, Unauthorized, validation_details
 from orderly.core.ratelimit import Limiter, Rate
 from orderly.orders import service as orders
 from orderly.orders import statuses
 from orderly.orders.filters import ListQuery
-from orderly.orders.schemas import StatusUpdate
+from orderly.orders.schemas import OrderCreate, StatusUpdate
 from orderly.orders.statuses import OrderStatus
 from orderly.web import i18n
 from orderly.web.pages import render
@@ -165,6 +166,114 @@ def orders_page(request: Request, session: SessionDep, who: SignedInDep) -> Resp
 
 def _may_change_orders(who: users.SignedIn) -> bool:
     return who.user.role in (Role.OWNER, Role.STAFF)
+
+
+_LINE_FIELDS = ("name", "quantity", "price")
+
+
+def _entered_order(form: dict[str, str]) -> dict[str, Any]:
+    """The order a phone-order form describes, as an ``OrderCreate`` body: lines that were left
+    empty are dropped, amounts are read exactly, and the total is what the form showed."""
+    lines = []
+    index = 0
+    while f"lines-{index}-name" in form:
+        line = {field: form.get(f"lines-{index}-{field}", "").strip() for field in _LINE_FIELDS}
+        index += 1
+        if any(line.values()):
+            lines.append(line)
+    body: dict[str, Any] = {
+        "source": "manual",
+        "currency": form.get("currency", "SAR"),
+        "customer_name": form.get("customer_name") or None,
+        "customer_phone": form.get("customer_phone") or None,
+        "customer_email": form.get("customer_email") or None,
+        "notes": form.get("notes") or None,
+        "products": [
+            {
+                "name": line["name"] or None,
+                "quantity": _number(line["quantity"]),
+                "price": _number(line["price"]),
+            }
+            for line in lines
+        ],
+    }
+    for field in ("delivery_fee", "discount", "tax"):
+        body[field] = _number(form.get(field, "") or "0")
+    body["total_amount"] = _form_total(body)
+    return body
+
+
+def _number(text: str) -> Any:
+    """A form's number as the API reads JSON numbers (whole, or an exact decimal); anything
+    else is passed on as text for the schema to refuse with its own message."""
+    try:
+        return int(text) if text.strip().lstrip("-").isdigit() else Decimal(text.strip())
+    except ArithmeticError:
+        return text
+
+
+def _form_total(body: dict[str, Any]) -> Any:
+    try:
+        subtotal = sum(
+            (Decimal(p["quantity"]) * Decimal(p["price"]) for p in body["products"]), Decimal(0)
+        )
+        return (
+            subtotal
+            + Decimal(body["tax"])
+            + Decimal(body["delivery_fee"])
+            - Decimal(body["discount"])
+        )
+    except (ArithmeticError, TypeError, ValueError):
+        return Decimal(0)
+
+
+def _new_order_page(
+    request: Request, who: users.SignedIn, form: dict[str, str], errors: dict[str, str], status: int
+) -> Response:
+    rows = max(3, sum(1 for name in form if name.endswith("-name")))
+    return render(
+        request,
+        "new_order.html",
+        _language(request, who),
+        who=who,
+        form=form,
+        errors=errors,
+        rows=rows,
+        fields=_LINE_FIELDS,
+        status_code=status,
+    )
+
+
+@router.get("/orders/new")
+def new_order_page(request: Request, who: SignedInDep) -> Response:
+    """Manual entry of a phone order."""
+    if who is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    if not _may_change_orders(who):
+        return render(request, "forbidden.html", _language(request, who), who=who, status_code=403)
+    return _new_order_page(request, who, {"currency": "SAR"}, {}, 200)
+
+
+@router.post("/orders/new")
+async def create_entered_order(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+    form = await _form(request)
+    language = _language(request, who)
+    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf")):
+        return render(request, "forbidden.html", language, status_code=403)
+    if not _may_change_orders(who):
+        return render(request, "forbidden.html", language, who=who, status_code=403)
+    current_actor.set(f"user:{who.user.id}")
+    try:
+        body = OrderCreate.model_validate(_entered_order(form))
+        order_id = orders.create_order(
+            session, who.organization, body, change_source=f"dashboard:{who.user.email}"[:64]
+        )
+    except ValidationError as exc:
+        return _new_order_page(request, who, form, validation_details(exc.errors()), 422)
+    except OrderlyError as exc:
+        errors = {key: str(value) for key, value in exc.details.items()} or {"body": exc.message}
+        return _new_order_page(request, who, form, errors, 422)
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
 @router.get("/orders/{order_id}")
