@@ -2,6 +2,8 @@
 on both engines: sign in, see the orders, switch to Arabic, sign out; forms without their CSRF
 token and planted session ids are refused. Screenshots land in docs/screenshots/."""
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,3 +244,18 @@ class TestManualEntry:
         page.fill("input[name=lines-0-quantity]", "1")
         page.click("[data-order-form] button[type=submit]")  # the phone is checked next
         expect(page.locator(".field-error[data-for='customer_phone']")).to_be_visible()
+
+
+class TestExport:
+    def test_the_current_view_exports_as_a_file_that_reads_back(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        confirmed = make_order(customer_name="Confirmed one")
+        api.patch(f"/api/v1/orders/{confirmed['id']}/status", json={"status": "confirmed"})
+        make_order(customer_name="Still pending")
+        sign_in(page, owner)
+        page.click(".tabs a[data-status=confirmed]")
+        with page.expect_download() as download:
+            page.click(".exports a[data-format=csv]")
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+        assert [row["id"] for row in rows] == [confirmed["id"]]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from orderly.auth.deps import CurrentOrg
+from orderly.auth.models import Organization
 from orderly.core.db import session_factory, utc_now
 from orderly.core.errors import Unauthorized, ValidationFailed, error_responses
 from orderly.export import service
@@ -34,6 +35,11 @@ def export_orders(
     request: Request, org: CurrentOrg, query: Annotated[ExportQuery, Query()]
 ) -> StreamingResponse:
     """Export every order matching the list filters as CSV, JSONL, XLSX or Parquet."""
+    return stream_export(request, org, query)
+
+
+def stream_export(request: Request, org: Organization, query: ExportQuery) -> StreamingResponse:
+    """The export as a streamed attachment (the API's endpoint and the dashboard's link)."""
     plan = service.ExportPlan(
         organization_id=org.id, filters=query, shape=query.shape, columns=query.chosen_columns
     )

@@ -23,6 +23,8 @@ from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError, Unauthorized, validation_details
 from orderly.core.ratelimit import Limiter, Rate
+from orderly.export.routes import stream_export
+from orderly.export.schemas import ExportQuery
 from orderly.orders import service as orders
 from orderly.orders import statuses
 from orderly.orders.filters import ListQuery
@@ -126,6 +128,11 @@ def switch_language(request: Request, to: str = "en", back: str = "/") -> Respon
     return response
 
 
+def _view_filters(params: dict[str, str]) -> dict[str, str]:
+    """The view's filters and sort, without its page (an export takes every matching order)."""
+    return {k: v for k, v in params.items() if k not in ("page", "limit", "cursor")}
+
+
 def _status_counts(session: Session, who: users.SignedIn) -> dict[str, int]:
     counts = {"": orders.list_orders(session, who.organization, ListQuery(limit=1)).total}
     for status in OrderStatus:
@@ -161,6 +168,9 @@ def orders_page(request: Request, session: SessionDep, who: SignedInDep) -> Resp
         params=params,
         next_url=next_url,
         tab_url=lambda status: "/?" + urlencode({"status": status} if status else {}),
+        export_url=lambda format: (
+            "/export?" + urlencode({**_view_filters(params), "format": format})
+        ),
     )
 
 
@@ -326,3 +336,15 @@ async def change_order_status(
     except orders.OrderNotFound:
         return render(request, "not_found.html", language, who=who, status_code=404)
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+@router.get("/export")
+def export_view(request: Request, who: SignedInDep) -> Response:
+    """The current view (its filters and sort) as a file, for every role."""
+    if who is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        query = ExportQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        return render(request, "forbidden.html", _language(request, who), who=who, status_code=422)
+    return stream_export(request, who.organization, query)
