@@ -178,6 +178,19 @@ def _may_change_orders(who: users.SignedIn) -> bool:
     return who.user.role in (Role.OWNER, Role.STAFF)
 
 
+def _refuse_order_write(
+    request: Request, language: str, who: users.SignedIn | None, form: dict[str, str]
+) -> Response | None:
+    """The 403 page for a form that changes orders without the session's CSRF token or the
+    role to do it; ``None`` (and the audit trail's actor set) when it may go ahead."""
+    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf")):
+        return render(request, "forbidden.html", language, status_code=403)
+    if not _may_change_orders(who):
+        return render(request, "forbidden.html", language, who=who, status_code=403)
+    current_actor.set(f"user:{who.user.id}")
+    return None
+
+
 _LINE_FIELDS = ("name", "quantity", "price")
 
 
@@ -268,11 +281,10 @@ def new_order_page(request: Request, who: SignedInDep) -> Response:
 async def create_entered_order(request: Request, session: SessionDep, who: SignedInDep) -> Response:
     form = await _form(request)
     language = _language(request, who)
-    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf")):
-        return render(request, "forbidden.html", language, status_code=403)
-    if not _may_change_orders(who):
-        return render(request, "forbidden.html", language, who=who, status_code=403)
-    current_actor.set(f"user:{who.user.id}")
+    refused = _refuse_order_write(request, language, who, form)
+    if refused is not None:
+        return refused
+    assert who is not None  # refused above otherwise
     try:
         body = OrderCreate.model_validate(_entered_order(form))
         order_id = orders.create_order(
@@ -317,11 +329,10 @@ async def change_order_status(
     """A status button: checked against the session's form token and the person's role."""
     form = await _form(request)
     language = _language(request, who)
-    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf")):
-        return render(request, "forbidden.html", language, status_code=403)
-    if not _may_change_orders(who):
-        return render(request, "forbidden.html", language, who=who, status_code=403)
-    current_actor.set(f"user:{who.user.id}")
+    refused = _refuse_order_write(request, language, who, form)
+    if refused is not None:
+        return refused
+    assert who is not None  # refused above otherwise
     try:
         change = StatusUpdate.model_validate({form.get("field", ""): form.get("to")})
         orders.change_status(
