@@ -96,9 +96,13 @@ def seed(url: str, total: int) -> str:
 
 
 @contextlib.contextmanager
-def serve(url: str, workers: int = 1) -> Iterator[str]:
+def serve(url: str, workers: int = 1, source: Path | None = None) -> Iterator[str]:
+    """``orderly serve`` on ``url``; of the source tree at ``source`` (its ``src`` first on the
+    path) when given, else of the installed one."""
     port = free_port()
     env = {**os.environ, "ORDERLY_DATABASE_URL": url}
+    if source is not None:
+        env["PYTHONPATH"] = f"{source / 'src'}{os.pathsep}{source}"
     process = subprocess.Popen(
         [
             sys.executable,

@@ -10,56 +10,17 @@ every round), so that both meet the same noise. Prints the median per case and t
 """
 
 import argparse
-import contextlib
-import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 
 from bench import throughput
-from bench.__main__ import DATA, one_order_body, order_ids, seed
+from bench.__main__ import DATA, one_order_body, order_ids, seed, serve
 from orderly.core.db import alembic_config
-from tests.support.postgres import free_port
-
-
-@contextlib.contextmanager
-def serving(source: Path, url: str, workers: int) -> Iterator[str]:
-    """``orderly serve`` of the tree at ``source`` (its ``src`` first on the path)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ORDERLY_DATABASE_URL": url,
-        "PYTHONPATH": f"{source / 'src'}{os.pathsep}{source}",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orderly.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        throughput.wait_until_up(base)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def newest_revision(source: Path) -> str:
@@ -96,8 +57,8 @@ def main() -> None:
         rates: dict[tuple[str, str], list[float]] = {}
         here = Path(__file__).resolve().parent.parent
         with (
-            serving(args.before, f"sqlite:///{before_path}", args.workers) as before,
-            serving(here, f"sqlite:///{after_path}", args.workers) as after,
+            serve(f"sqlite:///{before_path}", args.workers, args.before) as before,
+            serve(f"sqlite:///{after_path}", args.workers, here) as after,
         ):
             for round_ in range(args.rounds):
                 turns = [("before", before), ("after", after)]
