@@ -39,6 +39,14 @@ def list_tokens(session: Session, organization_id: str) -> Sequence[ApiToken]:
     return session.scalars(query).all()
 
 
-def find_token_by_id(session: Session, token_id: str) -> ApiToken | None:
-    # Token ids are globally unique; revoking by id alone is an operator's command, not a hot path.
-    return session.scalars(select(ApiToken).where(ApiToken.id == token_id)).one_or_none()
+def find_token_by_id(
+    session: Session, token_id: str, organization_id: str | None = None
+) -> ApiToken | None:
+    # Token ids are globally unique; revoking by id alone is an operator's command (the CLI),
+    # not a hot path. The dashboard names its organization.
+    query = select(ApiToken).where(ApiToken.id == token_id)
+    if organization_id is not None:
+        query = select(ApiToken).where(
+            ApiToken.organization_id == organization_id, ApiToken.id == token_id
+        )
+    return session.scalars(query).one_or_none()

@@ -79,8 +79,13 @@ def list_tokens(session: Session, organization: Organization) -> Sequence[ApiTok
     return repository.list_tokens(session, organization.id)
 
 
-def revoke_token(session: Session, token_id: str) -> ApiToken:
-    token = repository.find_token_by_id(session, token_id)
+def revoke_token(
+    session: Session, token_id: str, organization: Organization | None = None
+) -> ApiToken:
+    """Revoke a token (of ``organization`` only, when one is named)."""
+    token = repository.find_token_by_id(
+        session, token_id, organization.id if organization else None
+    )
     if token is None:
         raise NotFound("Token not found", {"id": token_id})
     if token.revoked_at is None:

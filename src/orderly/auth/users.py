@@ -10,23 +10,26 @@ and signing out deletes it.
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.auth import repository
 from orderly.auth.models import Organization, Role, UserRow, WebSession
 from orderly.auth.service import hash_token
 from orderly.core.db import utc_now
-from orderly.core.errors import Conflict, Unauthorized, ValidationFailed
+from orderly.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from orderly.core.ids import new_keyed_id, organization_of, random_token
 
 SESSION_LIFETIME = timedelta(days=14)
+# The dashboard's languages (``web/locales``); kept here so that auth needs nothing from web.
+LANGUAGES = ("en", "ar")
 _SESSION_PREFIX, _SESSION_SECRET_LENGTH = "ses", 40
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that the answer takes as long either way.
@@ -144,3 +147,42 @@ def sign_out(session: Session, cookie: str) -> None:
 
 def csrf_matches(expected: str, sent: str | None) -> bool:
     return sent is not None and hmac.compare_digest(expected, sent)
+
+
+def set_language(session: Session, user: UserRow, language: str | None) -> None:
+    """The person's dashboard language (``None``: the browser's)."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed(details={"language": f"One of {', '.join(LANGUAGES)}"})
+    user.language = language
+    session.flush()
+
+
+def list_users(session: Session, organization: Organization) -> Sequence[UserRow]:
+    return session.scalars(
+        select(UserRow)
+        .where(UserRow.organization_id == organization.id)
+        .order_by(UserRow.created, UserRow.id)
+    ).all()
+
+
+def remove_user(session: Session, organization: Organization, user_id: str) -> None:
+    """Remove a person and end their sessions; the last owner stays (someone must be able to
+    manage the organization)."""
+    user = session.get(UserRow, (organization.id, user_id))
+    if user is None:
+        raise NotFound("User not found", {"id": user_id})
+    if user.role == Role.OWNER:
+        owners = session.scalar(
+            select(func.count())
+            .select_from(UserRow)
+            .where(UserRow.organization_id == organization.id, UserRow.role == Role.OWNER.value)
+        )
+        if owners == 1:
+            raise Conflict("The last owner cannot be removed", {"id": user_id})
+    session.execute(
+        delete(WebSession).where(
+            WebSession.organization_id == organization.id, WebSession.user_id == user_id
+        )
+    )
+    session.delete(user)
+    session.flush()

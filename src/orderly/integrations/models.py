@@ -69,6 +69,7 @@ class DeliveryRow(Base):
         Index(None, "organization_id", "connection_id", "received", "id"),
         Index(None, "organization_id", "connection_id", "outcome", "received", "id"),
         Index(None, "organization_id", "connection_id", "event_id"),
+        Index(None, "organization_id", "order_id", "received"),
     )
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)

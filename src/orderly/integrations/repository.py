@@ -116,6 +116,18 @@ def get_delivery(
     return delivery if delivery is not None and delivery.connection_id == connection_id else None
 
 
+def latest_delivery_of_order(
+    session: Session, organization_id: str, order_id: str
+) -> DeliveryRow | None:
+    query = (
+        select(DeliveryRow)
+        .where(DeliveryRow.organization_id == organization_id, DeliveryRow.order_id == order_id)
+        .order_by(DeliveryRow.received.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
 def organization_ids(session: Session) -> Sequence[str]:
     """Every organization: maintenance walks them one by one, so that each of its queries
     leads with ``organization_id`` (one shard at a time on a distributed database)."""

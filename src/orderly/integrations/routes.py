@@ -52,7 +52,7 @@ _PLATFORMS = frozenset(Platform)
 _DELIVERY = error_responses(service.IntegrationNotFound, service.DeliveryNotFound)
 
 
-def _request_base_url(request: Request) -> str:
+def request_base_url(request: Request) -> str:
     # The Host header is the client's to write: a webhook URL built from an unknown one could
     # send a merchant's platform to someone else's server.
     allowed = {host.strip().lower() for host in get_settings().allowed_hosts.split(",")}
@@ -60,7 +60,7 @@ def _request_base_url(request: Request) -> str:
     return str(request.base_url) if "*" in allowed or host in allowed else ""
 
 
-BaseURL = Annotated[str, Depends(_request_base_url)]
+BaseURL = Annotated[str, Depends(request_base_url)]
 
 
 def _connection(connection: ConnectionRow, base_url: str, **extra: Any) -> dict[str, Any]:

@@ -436,6 +436,13 @@ def get_delivery(
     return delivery
 
 
+def delivery_of_order(
+    session: Session, organization: Organization, order_id: str
+) -> DeliveryRow | None:
+    """The latest webhook delivery that created or updated the order, if one did."""
+    return repository.latest_delivery_of_order(session, organization.id, order_id)
+
+
 # ---- maintenance ----------------------------------------------------------------------------
 
 

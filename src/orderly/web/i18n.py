@@ -8,13 +8,14 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
-LANGUAGES = ("en", "ar")
+from orderly.auth.users import LANGUAGES as LANGUAGES
+
 _LOCALES = Path(__file__).parent / "locales"
 
 
@@ -55,3 +56,7 @@ def number(value: int, language: str) -> str:
 
 def moment(value: datetime, language: str) -> str:
     return format_datetime(value, "medium", tzinfo=UTC, locale=language) + " UTC"
+
+
+def day(value: datetime, language: str) -> str:
+    return format_date(value.astimezone(UTC), "medium", locale=language)

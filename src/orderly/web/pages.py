@@ -12,16 +12,46 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from orderly.core.money import UnknownCurrency, currency_places
 from orderly.web import i18n
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _exact(amount: Any) -> Decimal:
+def exact(amount: Any) -> Decimal:
     """An order document's amount (a JSON number fragment, written exactly) as a Decimal."""
     if isinstance(amount, orjson.Fragment):
         return Decimal(orjson.dumps(amount).decode())
     return Decimal(str(amount))
+
+
+# The currencies the entry form offers first (the Gulf's, Egypt's, the dollar); an order in
+# another keeps its own.
+_CURRENCIES = ("SAR", "AED", "KWD", "BHD", "QAR", "OMR", "EGP", "USD")
+
+
+def currencies(current: str | None) -> list[tuple[str, int]]:
+    """(code, decimal places) for the entry form's currency list, ``current`` included."""
+    codes = list(_CURRENCIES)
+    if current and current not in codes:
+        codes.append(current)
+    offered = []
+    for code in codes:
+        try:
+            offered.append((code, currency_places(code)))
+        except UnknownCurrency:
+            continue  # typed by hand into a form: the API's error says why
+    return offered
+
+
+# Platforms by the names they give themselves (not translated).
+PLATFORM_NAMES = {
+    "salla": "Salla",
+    "zid": "Zid",
+    "shopify": "Shopify",
+    "woocommerce": "WooCommerce",
+    "hungerstation": "HungerStation",
+}
 
 
 @lru_cache(maxsize=len(i18n.LANGUAGES))
@@ -35,9 +65,12 @@ def _environment(language: str) -> Environment:
     environment.globals.update(
         language=language,
         direction=i18n.direction(language),
-        money=lambda amount, currency: i18n.money(_exact(amount), currency, language),
+        money=lambda amount, currency: i18n.money(exact(amount), currency, language),
         number=lambda value: i18n.number(value, language),
         when=lambda text: i18n.moment(datetime.fromisoformat(text), language),
+        day=lambda text: i18n.day(datetime.fromisoformat(text), language),
+        currencies=currencies,
+        platform_names=PLATFORM_NAMES,
     )
     return environment
 

@@ -393,8 +393,14 @@ def change_status(
 
 
 def bulk_change_status(
-    session: Session, organization: Organization, updates: Sequence[Any]
+    session: Session,
+    organization: Organization,
+    updates: Sequence[Any],
+    *,
+    change_source: str = SOURCE_BULK,
 ) -> BulkOutcome:
+    """Each item's change as ``change_status`` makes it; an item that cannot be made fails
+    alone. ``change_source`` names who in the orders' histories."""
     check_bulk_size(updates, "updates")
     outcome = BulkOutcome()
     parsed: list[tuple[str, BulkStatusItem]] = []
@@ -424,7 +430,7 @@ def bulk_change_status(
             outcome.errors[order_id] = describe_error(exc)
             continue
         outcome.succeeded += 1
-    repository.change_statuses(session, organization.id, plans, source=SOURCE_BULK, at=utc_now())
+    repository.change_statuses(session, organization.id, plans, source=change_source, at=utc_now())
     return outcome
 
 

@@ -32,7 +32,8 @@
     let subtotal = 0n;
     let valid = true;
     lines.querySelectorAll("[data-line]").forEach(function (row) {
-      const [, quantity, price] = row.querySelectorAll("input");
+      const quantity = row.querySelector("input[name$='-quantity']");
+      const price = row.querySelector("input[name$='-price']");
       const q = units(quantity.value, 0);
       const unit = units(price.value, p);
       const total = q === null || unit === null ? null : q * unit;

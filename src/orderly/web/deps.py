@@ -1,0 +1,100 @@
+"""What every dashboard page needs: who is signed in, the language, the posted form, and the
+refusal of a form without the session's CSRF token or the role it takes."""
+
+from collections.abc import Collection
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from orderly.auth import users
+from orderly.auth.models import Role
+from orderly.core.actor import current_actor
+from orderly.core.db import SessionDep
+from orderly.web import i18n
+from orderly.web.pages import render
+
+SESSION_COOKIE = "orderly_session"
+SIGN_IN_CSRF_COOKIE = "orderly_csrf"
+LANGUAGE_COOKIE = "orderly_lang"
+
+# Who may do what: staff handle orders; owners also people, tokens and integrations.
+ORDER_WRITERS = frozenset({Role.OWNER, Role.STAFF})
+OWNERS = frozenset({Role.OWNER})
+EVERYONE = frozenset(Role)
+
+
+def language(request: Request, signed_in: users.SignedIn | None = None) -> str:
+    return i18n.choose_language(
+        request.cookies.get(LANGUAGE_COOKIE),
+        signed_in.user.language if signed_in else None,
+        request.headers.get("accept-language"),
+    )
+
+
+def cookie_options(request: Request) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
+
+
+class Form:
+    """A posted form (``application/x-www-form-urlencoded``): one value, or all of a name's."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self._fields.get(name)
+        return values[0] if values else default
+
+    def all(self, name: str) -> list[str]:
+        return self._fields.get(name, [])
+
+    def first_values(self) -> dict[str, str]:
+        return {name: values[0] for name, values in self._fields.items()}
+
+
+async def read_form(request: Request) -> Form:
+    body = (await request.body()).decode("utf-8", "replace")
+    return Form(parse_qs(body, keep_blank_values=True))
+
+
+def _signed_in(request: Request, session: SessionDep) -> users.SignedIn | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return users.current(session, cookie) if cookie else None
+
+
+SignedInDep = Annotated[users.SignedIn | None, Depends(_signed_in)]
+
+
+def may(who: users.SignedIn, roles: Collection[Role]) -> bool:
+    return who.user.role in roles
+
+
+def refuse_page(
+    request: Request, who: users.SignedIn | None, roles: Collection[Role]
+) -> Response | None:
+    """Sign-in for nobody, 403 for a role that may not see the page; ``None`` to go ahead."""
+    if who is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    if not may(who, roles):
+        return render(request, "forbidden.html", language(request, who), who=who, status_code=403)
+    return None
+
+
+def refuse_form(
+    request: Request, who: users.SignedIn | None, form: Form, roles: Collection[Role]
+) -> Response | None:
+    """The 403 page for a form without the session's CSRF token or the role it takes; ``None``
+    (and the audit trail's actor set to the person) when it may go ahead."""
+    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf") or None):
+        return render(request, "forbidden.html", language(request, who), status_code=403)
+    if not may(who, roles):
+        return render(request, "forbidden.html", language(request, who), who=who, status_code=403)
+    current_actor.set(f"user:{who.user.id}")
+    return None
+
+
+def history_source(who: users.SignedIn) -> str:
+    """How an order's history names a change made in the dashboard."""
+    return f"dashboard:{who.user.email}"[:64]

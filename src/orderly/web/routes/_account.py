@@ -1,0 +1,127 @@
+"""Sign-in (throttled per address), sign-out, and the language: chosen by the switch (a
+cookie), the person's setting, or the browser's."""
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from orderly.auth import users
+from orderly.core.config import get_settings
+from orderly.core.db import SessionDep
+from orderly.core.errors import Unauthorized
+from orderly.core.ratelimit import Limiter, Rate
+from orderly.web import i18n
+from orderly.web.deps import (
+    EVERYONE,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    SignedInDep,
+    cookie_options,
+    language,
+    read_form,
+    refuse_form,
+    refuse_page,
+)
+from orderly.web.pages import render
+
+router = APIRouter()
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "sign_in.html", language(request), csrf_token=token, error=None)
+    response.set_cookie(SIGN_IN_CSRF_COOKIE, token, **cookie_options(request))
+    return response
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, session: SessionDep) -> Response:
+    form = await read_form(request)
+    chosen = language(request)
+    if not users.csrf_matches(request.cookies.get(SIGN_IN_CSRF_COOKIE, ""), form.get("csrf")):
+        return render(request, "forbidden.html", chosen, status_code=403)
+    try:
+        cookie, _ = users.sign_in(
+            session, form.get("store"), form.get("email"), form.get("password")
+        )
+    except Unauthorized:
+        # Guessing passwords is throttled per client address, as wrong API tokens are.
+        limiter: Limiter = request.app.state.limiter
+        client = request.client.host if request.client else ""
+        rate = Rate.parse(get_settings().auth_failure_limit)
+        throttled = not (await limiter.hit(f"sign-in-failures:{client}", rate)).allowed
+        token = secrets.token_urlsafe(32)
+        refused = render(
+            request,
+            "sign_in.html",
+            chosen,
+            csrf_token=token,
+            error="throttled" if throttled else "wrong",
+            status_code=429 if throttled else 401,
+        )
+        refused.set_cookie(SIGN_IN_CSRF_COOKIE, token, **cookie_options(request))
+        return refused
+    # A new session id at every sign-in: an id planted before it is never promoted.
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, cookie, **cookie_options(request))
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+    refused = refuse_form(request, who, await read_form(request), EVERYONE)
+    if refused is not None:
+        return refused
+    users.sign_out(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _local_path(back: str) -> str:
+    # Only a path of this site: a link must not send a person elsewhere after the switch.
+    return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
+@router.get("/language")
+def switch_language(request: Request, to: str = "en", back: str = "/") -> Response:
+    """Choose the dashboard's language for this browser (kept in a cookie)."""
+    response = RedirectResponse(_local_path(back), status_code=303)
+    if to in i18n.LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, to, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+@router.get("/settings")
+def settings_page(request: Request, who: SignedInDep) -> Response:
+    """The person's own settings: the dashboard's language."""
+    refused = refuse_page(request, who, EVERYONE)
+    if refused is not None:
+        return refused
+    assert who is not None
+    return render(
+        request,
+        "settings.html",
+        language(request, who),
+        who=who,
+        languages=i18n.LANGUAGES,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.post("/settings")
+async def save_settings(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+    form = await read_form(request)
+    refused = refuse_form(request, who, form, EVERYONE)
+    if refused is not None:
+        return refused
+    assert who is not None
+    users.set_language(session, who.user, form.get("language") or None)
+    # The person's choice wins from now on: the switch's cookie for this browser is dropped.
+    response = RedirectResponse("/settings?saved=1", status_code=303)
+    response.delete_cookie(LANGUAGE_COOKIE)
+    return response

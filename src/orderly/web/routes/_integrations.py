@@ -1,0 +1,167 @@
+"""Integrations, for owners: connect a platform (its webhook URL and secret shown once, with
+the platform's set-up steps), the connections, each one's delivery inbox (filtered by
+outcome), one delivery's headers and body, and replay."""
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from orderly.core.db import SessionDep
+from orderly.core.errors import OrderlyError, validation_details
+from orderly.integrations import service
+from orderly.integrations.models import Outcome, Platform
+from orderly.integrations.routes import request_base_url
+from orderly.integrations.schemas import ConnectionCreate, DeliveryQuery
+from orderly.web.deps import OWNERS, SignedInDep, language, read_form, refuse_form, refuse_page
+from orderly.web.pages import render
+
+router = APIRouter(prefix="/integrations")
+
+
+@router.get("")
+def integrations_page(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+    """The organization's connections and the form that adds one."""
+    refused = refuse_page(request, who, OWNERS)
+    if refused is not None:
+        return refused
+    assert who is not None
+    base_url = request_base_url(request)
+    return render(
+        request,
+        "integrations.html",
+        language(request, who),
+        who=who,
+        connections=[
+            (connection, service.webhook_url(connection, base_url))
+            for connection in service.list_connections(session, who.organization)
+        ],
+        platforms=[p.value for p in Platform],
+        errors={},
+    )
+
+
+@router.post("")
+async def connect(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+    """Connect a platform: the answer is the only page that ever shows the secret."""
+    form = await read_form(request)
+    refused = refuse_form(request, who, form, OWNERS)
+    if refused is not None:
+        return refused
+    assert who is not None
+    try:
+        body = ConnectionCreate.model_validate(
+            {
+                "platform": form.get("platform"),
+                "name": form.get("name") or None,
+                "secret": form.get("secret") or None,
+            }
+        )
+    except ValidationError as exc:
+        return render(
+            request,
+            "integrations.html",
+            language(request, who),
+            who=who,
+            connections=[],
+            platforms=[p.value for p in Platform],
+            errors=validation_details(exc.errors()),
+            status_code=422,
+        )
+    new = service.create_connection(session, who.organization, body)
+    # Rendered pages are never cached (no-store): the secret stays on this page.
+    return render(
+        request,
+        "connected.html",
+        language(request, who),
+        who=who,
+        connection=new.connection,
+        webhook_url=service.webhook_url(new.connection, request_base_url(request)),
+        secret=new.secret,
+    )
+
+
+@router.get("/{connection_id}")
+def inbox_page(
+    request: Request, connection_id: str, session: SessionDep, who: SignedInDep
+) -> Response:
+    """A connection's deliveries, newest first, filtered by outcome."""
+    refused = refuse_page(request, who, OWNERS)
+    if refused is not None:
+        return refused
+    assert who is not None
+    chosen = language(request, who)
+    params = {k: v for k, v in request.query_params.items() if v != ""}
+    try:
+        query = DeliveryQuery.model_validate(params)
+        connection = service.get_connection(session, who.organization, connection_id)
+        page = service.list_deliveries(session, who.organization, connection_id, query)
+    except ValidationError:
+        return RedirectResponse(f"/integrations/{connection_id}", status_code=303)
+    except OrderlyError:
+        return render(request, "not_found.html", chosen, who=who, status_code=404)
+    next_url = None
+    if page.has_next:
+        next_url = "?" + urlencode({**params, "page": query.page + 1})
+    return render(
+        request,
+        "inbox.html",
+        chosen,
+        who=who,
+        connection=connection,
+        webhook_url=service.webhook_url(connection, request_base_url(request)),
+        deliveries=page.deliveries,
+        total=page.total,
+        outcome=query.outcome,
+        outcomes=[o.value for o in Outcome],
+        next_url=next_url,
+    )
+
+
+@router.get("/{connection_id}/deliveries/{delivery_id}")
+def delivery_page(
+    request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: SignedInDep
+) -> Response:
+    """One delivery as received (headers and body), its outcome, and replay."""
+    refused = refuse_page(request, who, OWNERS)
+    if refused is not None:
+        return refused
+    assert who is not None
+    chosen = language(request, who)
+    try:
+        connection = service.get_connection(session, who.organization, connection_id)
+        delivery = service.get_delivery(session, who.organization, connection_id, delivery_id)
+    except OrderlyError:
+        return render(request, "not_found.html", chosen, who=who, status_code=404)
+    return render(
+        request,
+        "delivery.html",
+        chosen,
+        who=who,
+        connection=connection,
+        delivery=delivery,
+        body=delivery.body.decode("utf-8", "replace"),
+        replayed=request.query_params.get("replayed") == "1",
+    )
+
+
+@router.post("/{connection_id}/deliveries/{delivery_id}/replay")
+async def replay(
+    request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: SignedInDep
+) -> Response:
+    """Process the stored delivery again, as ``POST …/replay`` does."""
+    form = await read_form(request)
+    refused = refuse_form(request, who, form, OWNERS)
+    if refused is not None:
+        return refused
+    assert who is not None
+    try:
+        service.replay(session, who.organization, connection_id, delivery_id)
+    except service.NotReplayable:
+        pass  # an unverified delivery: the page says why it cannot be replayed
+    except OrderlyError:
+        return render(request, "not_found.html", language(request, who), who=who, status_code=404)
+    return RedirectResponse(
+        f"/integrations/{connection_id}/deliveries/{delivery_id}?replayed=1", status_code=303
+    )
