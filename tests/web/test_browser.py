@@ -5,8 +5,10 @@ token and planted session ids are refused. Screenshots land in docs/screenshots/
 import csv
 import io
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +18,13 @@ from sqlalchemy.orm import Session
 from orderly.auth import service as auth
 from orderly.auth import users
 from orderly.auth.models import Role
+from orderly.auth.service import TokenCache
 from orderly.core.config import get_settings
+from orderly.integrations.models import Platform
+from orderly.integrations.platforms import PLATFORMS
+from orderly.integrations.platforms.base import PlatformOrder
 from tests.conftest import MakeOrder
+from tests.integrations.conftest import fixture_bytes, sign
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 PASSWORD = "correct-horse-battery"
@@ -261,3 +268,303 @@ class TestExport:
             page.click(".exports a[data-format=csv]")
         rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
         assert [row["id"] for row in rows] == [confirmed["id"]]
+
+
+def add_person(db: Session, email: str, role: Role) -> str:
+    organization = auth.require_organization(db, "acme")
+    users.create_user(db, organization, email, role, PASSWORD)
+    db.commit()
+    return email
+
+
+def session_client(page: Page, base_url: str) -> httpx.Client:
+    """An HTTP client holding the page's session cookie: to post what the page does not offer."""
+    cookie = next(c for c in page.context.cookies() if c["name"] == "orderly_session")
+    return httpx.Client(base_url=base_url, cookies={"orderly_session": cookie["value"]})
+
+
+def csrf_of(page: Page) -> str:
+    return page.locator("input[name=csrf]").first.get_attribute("value") or ""
+
+
+class TestListViews:
+    def test_filters_and_sorting_are_the_pages_url(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        paid = make_order(customer_name="Basma", source="salla")
+        api.patch(f"/api/v1/orders/{paid['id']}/status", json={"payment_status": "paid"})
+        make_order(customer_name="Adel", source="salla")
+        make_order(customer_name="Camil", source="phone")
+        sign_in(page, owner)
+        page.fill("input[name=source]", "salla")
+        page.click(".filters button[type=submit]")
+        expect(page.locator("tbody tr")).to_have_count(2)
+        page.click("th a[data-sort=customer_name]")
+        names = page.locator("tbody tr td:nth-child(2)").all_inner_texts()
+        assert names == ["Adel", "Basma"]
+        assert "source=salla" in page.url
+        assert "sort=customer_name" in page.url
+        page.select_option("select[name=payment_status]", "paid")
+        page.click(".filters button[type=submit]")
+        expect(page.locator("tbody tr")).to_have_count(1)
+        shared = page.url
+        page.goto("/")
+        page.goto(shared)  # a bookmarked view opens as it was
+        expect(page.locator("tbody tr")).to_have_count(1)
+        expect(page.locator("tbody")).to_contain_text("Basma")
+
+
+class TestBulk:
+    def test_staff_move_a_filtered_selection_with_the_allowed_moves_only(
+        self, page: Page, db: Session, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        chosen = [make_order(customer_name=f"Phone {n}", source="phone") for n in range(3)]
+        other = make_order(customer_name="Web", source="web")
+        add_person(db, "staff@example.com", Role.STAFF)
+        sign_in(page, "staff@example.com")
+        page.goto("/?source=phone&status=pending")
+        page.check("[data-select-all]")
+        expect(page.locator("[data-selected-count]")).to_have_text("3")
+        offered = page.locator("[data-bulk-to] option:not([disabled])").evaluate_all(
+            "options => options.map(o => o.value)"
+        )
+        assert offered == ["confirmed", "preparing", "ready", "shipped", "delivered", "cancelled"]
+        page.select_option("[data-bulk-to]", "confirmed")
+        page.click("[data-bulk-move]")
+        expect(page.locator("[data-notice]")).to_contain_text("3")
+        for order in chosen:
+            moved = api.get(f"/api/v1/orders/{order['id']}").json()
+            assert moved["status"] == "confirmed"
+            assert moved["status_history"][-1]["source"] == "dashboard:staff@example.com"
+        assert api.get(f"/api/v1/orders/{other['id']}").json()["status"] == "pending"
+        # Confirmed orders cannot go back to pending: the bar no longer offers it.
+        page.goto("/?source=phone")
+        page.check("[data-select-all]")
+        offered = page.locator("[data-bulk-to] option:not([disabled])").evaluate_all(
+            "options => options.map(o => o.value)"
+        )
+        assert not {"pending", "confirmed"} & set(offered)
+
+    def test_a_row_changed_since_the_page_was_shown_fails_alone(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client, base_url: str
+    ) -> None:
+        first, second = make_order(), make_order()
+        sign_in(page, owner)
+        page.check("[data-select-all]")
+        api.patch(f"/api/v1/orders/{first['id']}/status", json={"status": "cancelled"})
+        page.select_option("[data-bulk-to]", "confirmed")
+        page.click("[data-bulk-move]")
+        expect(page.locator("[data-notice]")).to_have_text("1 orders moved, 1 refused.")
+        assert api.get(f"/api/v1/orders/{first['id']}").json()["status"] == "cancelled"
+        assert api.get(f"/api/v1/orders/{second['id']}").json()["status"] == "confirmed"
+
+    def test_bulk_delete_asks_first(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        doomed = [make_order(source="test") for _ in range(2)]
+        kept = make_order(source="kept")
+        sign_in(page, owner)
+        page.goto("/?source=test")
+        page.check("[data-select-all]")
+        page.click("[data-bulk-delete]")
+        expect(page.locator("h1")).to_have_text("Delete 2 orders?")
+        assert api.get(f"/api/v1/orders/{doomed[0]['id']}").status_code == 200  # not yet
+        page.click("[data-confirm-delete]")
+        expect(page.locator("[data-notice]")).to_contain_text("2 orders deleted")
+        assert [api.get(f"/api/v1/orders/{o['id']}").status_code for o in doomed] == [404, 404]
+        assert api.get(f"/api/v1/orders/{kept['id']}").status_code == 200
+
+
+class TestEditing:
+    def test_edit_lines_and_amounts_as_put_does(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        order = make_order(
+            customer_name="Sara",
+            products=[{"product_id": "SKU-1", "name": "Tea", "quantity": 1, "price": 7}],
+            tax=0,
+            delivery_fee=0,
+            total_amount=7,
+        )
+        api.patch(f"/api/v1/orders/{order['id']}/status", json={"status": "confirmed"})
+        sign_in(page, owner)
+        page.goto(f"/orders/{order['id']}")
+        page.click("[data-edit]")
+        page.fill("input[name=lines-0-quantity]", "3")
+        page.fill("input[name=delivery_fee]", "5.50")
+        expect(page.locator("[data-total]")).to_have_text("26.50")
+        page.click("[data-order-form] button[type=submit]")
+        expect(page.locator("[data-order-total]")).to_contain_text("26.50")
+        saved = api.get(f"/api/v1/orders/{order['id']}").json()
+        assert (saved["total_amount"], saved["status"]) == (26.5, "confirmed")
+        assert saved["products"][0]["product_id"] == "SKU-1"  # kept though not shown
+
+    def test_a_form_opened_before_someone_elses_change_saves_nothing(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> None:
+        order = make_order(customer_name="Sara")
+        sign_in(page, owner)
+        page.goto(f"/orders/{order['id']}/edit")
+        api.put(
+            f"/api/v1/orders/{order['id']}",
+            json={**order_body(order), "customer_name": "Sara (API)"},
+        )
+        page.fill("input[name=customer_name]", "Sara (dashboard)")
+        page.click("[data-order-form] button[type=submit]")
+        expect(page.locator("[data-changed]")).to_be_visible()
+        assert api.get(f"/api/v1/orders/{order['id']}").json()["customer_name"] == "Sara (API)"
+
+
+def order_body(order: dict[str, Any]) -> dict[str, Any]:
+    keep = ("source", "currency", "customer_name", "total_amount", "products")
+    return {key: order[key] for key in keep}
+
+
+class TestIntegrations:
+    def test_connect_receive_see_the_order_and_its_delivery_then_replay_a_failed_one(
+        self,
+        page: Page,
+        owner: str,
+        base_url: str,
+        database_url: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        sign_in(page, owner)
+        page.click("nav.sections a[href='/integrations']")
+        page.select_option("select[name=platform]", "woocommerce")
+        page.fill("input[name=name]", "Riyadh shop")
+        page.click(".connect button[type=submit]")
+        url = page.locator("[data-webhook-url]").inner_text()
+        secret = page.locator("[data-secret]").inner_text()
+        expect(page.locator("[data-instructions]")).to_contain_text("Delivery URL")
+        if not database_url.startswith("postgresql"):
+            page.screenshot(path=str(SCREENSHOTS / "connected-en.png"), full_page=True)
+
+        body = fixture_bytes("woocommerce/order.created.json")
+        with httpx.Client() as platform:
+            sent = platform.post(url, content=body, headers=sign("woocommerce", body, secret))
+            assert sent.json()["outcome"] == "created", sent.text
+            # The next one fails: a mapping bug in the running server, fixed before replay.
+            woocommerce = PLATFORMS[Platform.WOOCOMMERCE]
+
+            def broken(payload: Any, topic: str | None) -> PlatformOrder | None:
+                raise KeyError("line_items")
+
+            monkeypatch.setattr(woocommerce, "to_order", broken)
+            updated = fixture_bytes("woocommerce/order.updated.json")
+            failed = platform.post(
+                url, content=updated, headers=sign("woocommerce", updated, secret)
+            )
+            assert failed.json()["outcome"] == "failed"
+            monkeypatch.undo()
+
+        page.goto("/?source=woocommerce")
+        page.locator("tbody tr a").first.click()
+        expect(page.locator("[data-external-number]")).not_to_be_empty()
+        page.click("[data-delivery]")
+        expect(page.locator("[data-body]")).to_contain_text("line_items")
+
+        page.goto("/integrations")
+        page.click("table.connections a")
+        page.click("a[data-outcome=failed]")
+        expect(page.locator("tbody tr")).to_have_count(1)
+        page.locator("tbody tr a").first.click()
+        expect(page.locator("[data-outcome]")).to_have_text("Failed")
+        page.click("[data-replay]")
+        expect(page.locator("[data-replayed]")).to_be_visible()
+        expect(page.locator("[data-outcome]")).not_to_have_text("Failed")
+        page.click("[data-order]")
+        expect(page.locator("[data-source]")).to_have_text("woocommerce")
+
+
+class TestRoles:
+    def test_staff_see_no_owner_pages_and_the_server_refuses_their_forms(
+        self, page: Page, db: Session, base_url: str, api: httpx.Client
+    ) -> None:
+        add_person(db, "staff@example.com", Role.STAFF)
+        sign_in(page, "staff@example.com")
+        expect(page.locator("nav.sections a[href='/integrations']")).to_have_count(0)
+        for path in ("/integrations", "/people", "/tokens"):
+            assert page.goto(path).status == 403  # type: ignore[union-attr]
+        token = csrf_of(page)
+        with session_client(page, base_url) as forged:
+            for path, data in [
+                ("/tokens", {"name": "mine"}),
+                ("/integrations", {"platform": "salla"}),
+                ("/people", {"email": "friend@example.com", "role": "owner"}),
+            ]:
+                assert forged.post(path, data={"csrf": token, **data}).status_code == 403
+        assert api.get("/api/v1/integrations").json()["count"] == 0
+
+    def test_viewers_read_and_export_but_change_nothing(
+        self, page: Page, db: Session, make_order: MakeOrder, base_url: str, api: httpx.Client
+    ) -> None:
+        order = make_order()
+        add_person(db, "viewer@example.com", Role.VIEWER)
+        sign_in(page, "viewer@example.com")
+        expect(page.locator("tbody tr")).to_have_count(1)
+        expect(page.locator("[data-bulk]")).to_have_count(0)
+        expect(page.locator("a[href='/orders/new']")).to_have_count(0)
+        expect(page.locator(".exports a")).to_have_count(4)
+        assert page.goto("/orders/new").status == 403  # type: ignore[union-attr]
+        assert page.goto(f"/orders/{order['id']}/edit").status == 403  # type: ignore[union-attr]
+        token = csrf_of(page)
+        with session_client(page, base_url) as forged:
+            for path, data in [
+                ("/orders/bulk", {"action": "delete", "confirmed": "yes", "ids": order["id"]}),
+                ("/orders/new", {"customer_name": "x", "lines-0-name": "Tea"}),
+                (f"/orders/{order['id']}/edit", {"customer_name": "x"}),
+            ]:
+                assert forged.post(path, data={"csrf": token, **data}).status_code == 403
+        assert api.get(f"/api/v1/orders/{order['id']}").status_code == 200
+
+
+class TestPeopleAndTokens:
+    def test_an_owner_invites_someone_who_signs_in_then_removes_them(
+        self, page: Page, owner: str, browser: Browser, base_url: str
+    ) -> None:
+        sign_in(page, owner)
+        page.goto("/people")
+        page.fill("input[name=email]", "new.staff@example.com")
+        page.select_option("select[name=role]", "staff")
+        page.click("form.narrow button[type=submit]")
+        password = page.locator("[data-password]").inner_text()
+        newcomer = browser.new_context(base_url=base_url, locale="en-US").new_page()
+        sign_in(newcomer, "new.staff@example.com", password)
+        expect(newcomer.locator("h1")).to_have_text("Orders")
+        page.locator("tr[data-email='new.staff@example.com'] [data-remove]").click()
+        expect(page.locator("tr[data-email='new.staff@example.com']")).to_have_count(0)
+        newcomer.goto("/")
+        expect(newcomer).to_have_url(re.compile(r"/sign-in$"))  # their session ended
+        # The last owner cannot remove themselves.
+        page.locator(f"tr[data-email='{owner}'] [data-remove]").click()
+        expect(page.locator("[data-error]")).to_be_visible()
+        newcomer.context.close()
+
+    def test_a_token_is_shown_once_works_and_is_revoked(
+        self, page: Page, owner: str, base_url: str
+    ) -> None:
+        sign_in(page, owner)
+        page.goto("/tokens")
+        page.fill("input[name=name]", "warehouse")
+        page.click("form.narrow button[type=submit]")
+        token = page.locator("[data-token]").inner_text()
+        with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as app:
+            assert app.get("/api/v1/orders").status_code == 200
+            page.goto("/tokens")
+            expect(page.locator("[data-token]")).to_have_count(0)  # never shown again
+            page.locator("tr:has-text('warehouse') [data-revoke]").click()
+            expect(page.locator("tr:has-text('warehouse') [data-state]")).to_have_text("revoked")
+            time.sleep(TokenCache.TTL_S + 0.1)  # what a process may still trust from its cache
+            assert app.get("/api/v1/orders").status_code == 401
+
+
+class TestLanguageSetting:
+    def test_the_persons_language_wins_over_the_browsers(self, page: Page, owner: str) -> None:
+        sign_in(page, owner)
+        page.goto("/settings")
+        page.select_option("[data-language]", "ar")
+        page.click("form.narrow button[type=submit]")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        page.goto("/")
+        expect(page.locator("h1")).to_have_text("الطلبات")  # the browser asks for English
