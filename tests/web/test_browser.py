@@ -24,7 +24,7 @@ from orderly.integrations.models import Platform
 from orderly.integrations.platforms import PLATFORMS
 from orderly.integrations.platforms.base import PlatformOrder
 from tests.conftest import MakeOrder
-from tests.integrations.conftest import fixture_bytes, sign
+from tests.integrations.conftest import SECRET, fixture_bytes, sign
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 PASSWORD = "correct-horse-battery"
@@ -78,7 +78,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 class TestSignIn:
     def test_sign_in_see_orders_in_english_and_arabic_then_sign_out(
-        self, page: Page, owner: str, make_order: MakeOrder, database_url: str
+        self, page: Page, owner: str, make_order: MakeOrder
     ) -> None:
         make_order(customer_name="أحمد العتيبي", status="pending")
         make_order(customer_name="Sara", status="pending")
@@ -87,16 +87,11 @@ class TestSignIn:
         expect(page.locator("tbody tr")).to_have_count(2)
         expect(page.locator(".tabs a[data-status=pending] .count")).to_have_text("2")
         expect(page.locator("tbody")).to_contain_text("أحمد العتيبي")
-        engine = "postgresql" if database_url.startswith("postgresql") else "sqlite"
-        if engine == "sqlite":
-            page.screenshot(path=str(SCREENSHOTS / "orders-en.png"), full_page=True)
 
         page.click("a[lang=ar]")
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         expect(page.locator("h1")).to_have_text("الطلبات")
         expect(page.locator(".tabs a[data-status=pending]")).to_contain_text("قيد الانتظار")
-        if engine == "sqlite":
-            page.screenshot(path=str(SCREENSHOTS / "orders-ar.png"), full_page=True)
 
         page.click(".sign-out button")
         expect(page).to_have_url(re.compile(r"/sign-in$"))
@@ -165,7 +160,7 @@ class TestForgery:
 
 class TestOrderPage:
     def test_staff_move_an_order_with_the_allowed_buttons_and_see_the_timeline(
-        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client, database_url: str
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client
     ) -> None:
         order = make_order(customer_name="Sara")
         sign_in(page, owner)
@@ -179,8 +174,6 @@ class TestOrderPage:
         assert api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "confirmed"
         events = api.get("/api/v1/audit", params={"order_id": order["id"]}).json()["data"]
         assert events[0]["actor"].startswith("user:usr_")
-        if not database_url.startswith("postgresql"):
-            page.screenshot(path=str(SCREENSHOTS / "order-en.png"), full_page=True)
 
     def test_a_viewer_sees_no_buttons_and_the_server_refuses_the_move(
         self, page: Page, db: Session, make_order: MakeOrder, api: httpx.Client, base_url: str
@@ -207,7 +200,7 @@ class TestOrderPage:
 
 class TestManualEntry:
     def test_a_phone_order_of_three_lines_with_live_totals_then_found_by_arabic_search(
-        self, page: Page, owner: str, api: httpx.Client, database_url: str
+        self, page: Page, owner: str, api: httpx.Client
     ) -> None:
         sign_in(page, owner)
         page.click("a[href='/orders/new']")
@@ -227,8 +220,6 @@ class TestManualEntry:
         expect(page.locator("[data-line]")).to_have_count(4)
         page.locator("[data-line]").nth(3).locator("[data-remove-line]").click()
         expect(page.locator("[data-line]")).to_have_count(3)
-        if not database_url.startswith("postgresql"):
-            page.screenshot(path=str(SCREENSHOTS / "new-order-en.png"), full_page=True)
         page.click("[data-order-form] button[type=submit]")
 
         expect(page.locator("h1")).to_have_text("أحمد الشهري")
@@ -426,7 +417,6 @@ class TestIntegrations:
         page: Page,
         owner: str,
         base_url: str,
-        database_url: str,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         sign_in(page, owner)
@@ -437,8 +427,6 @@ class TestIntegrations:
         url = page.locator("[data-webhook-url]").inner_text()
         secret = page.locator("[data-secret]").inner_text()
         expect(page.locator("[data-instructions]")).to_contain_text("Delivery URL")
-        if not database_url.startswith("postgresql"):
-            page.screenshot(path=str(SCREENSHOTS / "connected-en.png"), full_page=True)
 
         body = fixture_bytes("woocommerce/order.created.json")
         with httpx.Client() as platform:
@@ -568,3 +556,76 @@ class TestLanguageSetting:
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         page.goto("/")
         expect(page.locator("h1")).to_have_text("الطلبات")  # the browser asks for English
+
+
+class TestScreenshots:
+    """Every page in English and Arabic, saved to docs/screenshots/ (made on SQLite only: the
+    pages are the same on both engines); Arabic pages are right-to-left, and the orders page
+    fits a phone's width."""
+
+    @pytest.fixture
+    def pages(
+        self, db: Session, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> dict[str, str]:
+        sara = make_order(customer_name="سارة القحطاني", notes="Leave at the door", source="phone")
+        api.patch(f"/api/v1/orders/{sara['id']}/status", json={"status": "confirmed"})
+        make_order(customer_name="Ahmed Hassan", source="salla")
+        make_order(customer_name="محمد العمري", source="manual")
+        connection = api.post(
+            "/api/v1/integrations",
+            json={"platform": "woocommerce", "name": "Riyadh shop", "secret": SECRET},
+        ).json()
+        body = fixture_bytes("woocommerce/order.created.json")
+        with httpx.Client() as platform:
+            received = platform.post(
+                connection["webhook_url"], content=body, headers=sign("woocommerce", body)
+            ).json()
+        add_person(db, "staff@example.com", Role.STAFF)
+        auth.mint_token(db, auth.require_organization(db, "acme"), "warehouse")
+        db.commit()
+        delivery = f"/integrations/{connection['id']}/deliveries/{received['delivery_id']}"
+        return {
+            "orders": "/",
+            "order": f"/orders/{sara['id']}",
+            "new-order": "/orders/new",
+            "edit-order": f"/orders/{sara['id']}/edit",
+            "integrations": "/integrations",
+            "inbox": f"/integrations/{connection['id']}",
+            "delivery": delivery,
+            "people": "/people",
+            "tokens": "/tokens",
+            "settings": "/settings",
+        }
+
+    def test_every_page_in_both_languages(
+        self, page: Page, owner: str, pages: dict[str, str], database_url: str
+    ) -> None:
+        if database_url.startswith("postgresql"):
+            pytest.skip("the screenshots are made once, on SQLite")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for language in ("en", "ar"):
+            page.context.clear_cookies()
+            page.goto(f"/language?to={language}&back=/sign-in")
+            page.screenshot(path=str(SCREENSHOTS / f"sign-in-{language}.png"), full_page=True)
+            sign_in(page, owner)
+            for name, path in pages.items():
+                response = page.goto(path)
+                assert response is not None
+                assert response.status == 200, (name, response.status)
+                direction = "rtl" if language == "ar" else "ltr"
+                expect(page.locator("html")).to_have_attribute("dir", direction)
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
+            # The confirmation of a bulk delete, and a connection's secret shown once.
+            page.goto("/")
+            page.check("[data-select-all]")
+            page.click("[data-bulk-delete]")
+            page.screenshot(path=str(SCREENSHOTS / f"confirm-delete-{language}.png"))
+            page.goto("/integrations")
+            page.click(".connect button[type=submit]")
+            page.screenshot(path=str(SCREENSHOTS / f"connected-{language}.png"), full_page=True)
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0  # nothing pushes the page wider than the phone
+        page.screenshot(path=str(SCREENSHOTS / "orders-ar-phone.png"), full_page=True)
