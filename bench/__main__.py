@@ -2,7 +2,8 @@
 
 Seeds N orders (default 1,000,000: half in one organization, the rest over nine others), serves
 the API with ``orderly serve`` in a separate process, and times real HTTP requests against the
-large organization. Prints p50/p99 per case, in milliseconds.
+large organization: the API's, then the dashboard's pages for a person signed in to it
+(``bench/dashboard.py``). Prints p50/p99 per case, in milliseconds.
 
 Then, on the same server, sustained ingestion: ``--senders`` concurrent clients sending signed
 webhooks of new orders (the five platforms in turn), next to the same clients on plain
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
+from bench import dashboard
 from bench import throughput as throughput_
 from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
@@ -54,6 +56,7 @@ TARGETS = {
     "create one": None,
     "patch status": 3,
     "bulk create 1,000": 250,
+    **dashboard.TARGETS,
 }
 
 
@@ -203,6 +206,8 @@ def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[fl
         "patch status": patch,
         "bulk create 1,000": lambda: client.post("/api/v1/orders/bulk", content=bulk_bodies),
     }
+    person, csrf = dashboard.signed_in_client(base, url)
+    cases.update(dashboard.cases(person, csrf, ids))
     results = {}
     for name, call in cases.items():
         count = max(5, repeat // 20) if name == "bulk create 1,000" else repeat

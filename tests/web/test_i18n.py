@@ -21,7 +21,7 @@ def catalog(language: str) -> Catalog:
 
 
 def translated(language: str) -> set[tuple[str | None, str]]:
-    return {(m.context, m.id) for m in catalog(language) if m.id and m.string}
+    return {(m.context, str(m.id)) for m in catalog(language) if m.id and m.string}
 
 
 def template_messages() -> set[tuple[str | None, str]]:

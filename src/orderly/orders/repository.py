@@ -387,6 +387,17 @@ def count_orders(session: Session, organization_id: str, filters: OrderFilters) 
     return int(_maintained_count_of(tuple(sorted(values))).scalar(session, values) or 0)
 
 
+def counts_by_status(session: Session, organization_id: str) -> dict[str, int]:
+    """How many orders the organization has in each status, from the maintained counts."""
+    counts = _table(OrderCount).c
+    query = (
+        select(counts.status, func.sum(counts.n))
+        .where(counts.organization_id == organization_id)
+        .group_by(counts.status)
+    )
+    return {status: int(n) for status, n in session.execute(query)}
+
+
 @lru_cache(maxsize=512)
 def _count_of(shape: tuple[Any, ...]) -> DirectQuery:
     return DirectQuery(select(func.count()).select_from(_table(OrderRow)).where(*_where(shape)))

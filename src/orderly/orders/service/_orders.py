@@ -43,7 +43,7 @@ from orderly.orders.service._common import (
     describe_error,
 )
 from orderly.orders.service._content import prepare_content
-from orderly.orders.statuses import StatusField, is_allowed
+from orderly.orders.statuses import OrderStatus, StatusField, is_allowed
 
 
 def planned_changes(
@@ -302,6 +302,13 @@ def list_orders(session: Session, organization: Organization, query: ListQuery) 
         position = Position(sort=query.sort, value=_sort_value(last, query.sort_field), id=last.id)
     page = documents.build(session, organization.id, rows, history=False)
     return OrderPage(orders=page, total=total, next=position)
+
+
+def counts_by_status(session: Session, organization: Organization) -> dict[str, int]:
+    """Orders per status (every status present, zeros included) and in all (``""``)."""
+    counts = repository.counts_by_status(session, organization.id)
+    by_status = {status.value: counts.get(status.value, 0) for status in OrderStatus}
+    return {"": sum(by_status.values()), **by_status}
 
 
 def replace_line_items(session: Session, order: OrderRow, line_items: list[dict[str, Any]]) -> None:

@@ -53,14 +53,6 @@ def _view_filters(params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k not in _PAGE_KEYS and v != ""}
 
 
-def _status_counts(session: Session, who: users.SignedIn) -> dict[str, int]:
-    counts = {"": orders.list_orders(session, who.organization, ListQuery(limit=1)).total}
-    for status in OrderStatus:
-        query = ListQuery(status=status.value, limit=1)
-        counts[status.value] = orders.list_orders(session, who.organization, query).total
-    return counts
-
-
 def _sort_url(params: dict[str, str], field: str) -> str:
     current = params.get("sort", "-created")
     if current.removeprefix("-") == field:
@@ -97,7 +89,7 @@ def orders_page(request: Request, session: SessionDep, who: SignedInDep) -> Resp
         who=who,
         orders=page.orders,
         total=page.total,
-        counts=_status_counts(session, who),
+        counts=orders.counts_by_status(session, who.organization),
         statuses=[s.value for s in OrderStatus],
         payment_statuses=[s.value for s in PaymentStatus],
         fulfillment_statuses=[s.value for s in FulfillmentStatus],
