@@ -230,6 +230,15 @@ class TestManualEntry:
 
         page.goto("/?search=" + "احمد")
         expect(page.locator("tbody tr")).to_have_count(1)
+        page.locator("tbody tr a").first.click()
+        # Along the whole way, each time with the buttons the new status allows.
+        status = page.locator(".status-field[data-field=status]")
+        for step in ("confirmed", "preparing", "ready", "shipped", "delivered"):
+            status.locator(f"button[data-to={step}]").click()
+            expect(status.locator(".current")).to_have_text(step.capitalize())
+        expect(status.locator("button")).to_have_count(1)  # delivered: only "returned" is left
+        expect(page.locator(".timeline li")).to_have_count(8)  # 3 at creation, 5 moves
+        expect(page.locator(".timeline li").first).to_contain_text("→ Delivered")
 
     def test_the_apis_errors_appear_next_to_their_fields(self, page: Page, owner: str) -> None:
         sign_in(page, owner)
