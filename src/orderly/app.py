@@ -26,6 +26,7 @@ from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
 from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
+from orderly.web.deps import install_refusals
 from orderly.web.routes import router as web_router
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -92,6 +93,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.state.limiter = limiter_for(settings.redis_url)
     app.state.webhook_writer = WebhookWriter(app.state.database)
     install_error_handlers(app)
+    install_refusals(app)
     app.include_router(health)
     app.include_router(audit_router)
     app.include_router(export_router)  # before orders: /orders/export is not an order id

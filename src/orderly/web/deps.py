@@ -1,11 +1,16 @@
 """What every dashboard page needs: who is signed in, the language, the posted form, and the
-refusal of a form without the session's CSRF token or the role it takes."""
+refusal of a form without the session's CSRF token or the role it takes.
 
-from collections.abc import Collection
+Pages take who may see them as a dependency (``OwnerPage``, ``WriterForm`` …): a person whose
+role may not is answered by ``PageRefused``'s page (sign-in, or 403) before the page runs.
+"""
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from orderly.auth import users
@@ -71,7 +76,7 @@ def may(who: users.SignedIn, roles: Collection[Role]) -> bool:
     return who.user.role in roles
 
 
-def refuse_page(
+def _refuse_page(
     request: Request, who: users.SignedIn | None, roles: Collection[Role]
 ) -> Response | None:
     """Sign-in for nobody, 403 for a role that may not see the page; ``None`` to go ahead."""
@@ -82,7 +87,7 @@ def refuse_page(
     return None
 
 
-def refuse_form(
+def _refuse_form(
     request: Request, who: users.SignedIn | None, form: Form, roles: Collection[Role]
 ) -> Response | None:
     """The 403 page for a form without the session's CSRF token or the role it takes; ``None``
@@ -98,3 +103,61 @@ def refuse_form(
 def history_source(who: users.SignedIn) -> str:
     """How an order's history names a change made in the dashboard."""
     return f"dashboard:{who.user.email}"[:64]
+
+
+class PageRefused(Exception):
+    """A page or form that may not go ahead; ``response`` is what the browser gets instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def _answer_refusal(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRefused)
+    return exc.response
+
+
+def install_refusals(app: FastAPI) -> None:
+    app.add_exception_handler(PageRefused, _answer_refusal)
+
+
+def _page_for(
+    roles: Collection[Role],
+) -> Callable[[Request, users.SignedIn | None], users.SignedIn]:
+    def signed_in(request: Request, who: SignedInDep) -> users.SignedIn:
+        refused = _refuse_page(request, who, roles)
+        if refused is not None or who is None:
+            raise PageRefused(refused or RedirectResponse("/sign-in", status_code=303))
+        return who
+
+    return signed_in
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form that may go ahead: who sent it, and its fields."""
+
+    who: users.SignedIn
+    form: Form
+
+
+def _form_for(
+    roles: Collection[Role],
+) -> Callable[[Request, users.SignedIn | None], Awaitable[Posted]]:
+    async def posted(request: Request, who: SignedInDep) -> Posted:
+        form = await read_form(request)
+        refused = _refuse_form(request, who, form, roles)
+        if refused is not None or who is None:
+            raise PageRefused(refused or RedirectResponse("/sign-in", status_code=303))
+        return Posted(who, form)
+
+    return posted
+
+
+AnyonePage = Annotated[users.SignedIn, Depends(_page_for(EVERYONE))]
+WriterPage = Annotated[users.SignedIn, Depends(_page_for(ORDER_WRITERS))]
+OwnerPage = Annotated[users.SignedIn, Depends(_page_for(OWNERS))]
+AnyoneForm = Annotated[Posted, Depends(_form_for(EVERYONE))]
+WriterForm = Annotated[Posted, Depends(_form_for(ORDER_WRITERS))]
+OwnerForm = Annotated[Posted, Depends(_form_for(OWNERS))]

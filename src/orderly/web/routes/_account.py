@@ -13,16 +13,14 @@ from orderly.core.errors import Unauthorized
 from orderly.core.ratelimit import Limiter, Rate
 from orderly.web import i18n
 from orderly.web.deps import (
-    EVERYONE,
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
-    SignedInDep,
+    AnyoneForm,
+    AnyonePage,
     cookie_options,
     language,
     read_form,
-    refuse_form,
-    refuse_page,
 )
 from orderly.web.pages import render
 
@@ -72,10 +70,7 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, session: SessionDep, who: SignedInDep) -> Response:
-    refused = refuse_form(request, who, await read_form(request), EVERYONE)
-    if refused is not None:
-        return refused
+async def sign_out(request: Request, session: SessionDep, _: AnyoneForm) -> Response:
     users.sign_out(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -97,12 +92,8 @@ def switch_language(request: Request, to: str = "en", back: str = "/") -> Respon
 
 
 @router.get("/settings")
-def settings_page(request: Request, who: SignedInDep) -> Response:
+def settings_page(request: Request, who: AnyonePage) -> Response:
     """The person's own settings: the dashboard's language."""
-    refused = refuse_page(request, who, EVERYONE)
-    if refused is not None:
-        return refused
-    assert who is not None
     return render(
         request,
         "settings.html",
@@ -114,13 +105,8 @@ def settings_page(request: Request, who: SignedInDep) -> Response:
 
 
 @router.post("/settings")
-async def save_settings(request: Request, session: SessionDep, who: SignedInDep) -> Response:
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, EVERYONE)
-    if refused is not None:
-        return refused
-    assert who is not None
-    users.set_language(session, who.user, form.get("language") or None)
+async def save_settings(session: SessionDep, posted: AnyoneForm) -> Response:
+    users.set_language(session, posted.who.user, posted.form.get("language") or None)
     # The person's choice wins from now on: the switch's cookie for this browser is dropped.
     response = RedirectResponse("/settings?saved=1", status_code=303)
     response.delete_cookie(LANGUAGE_COOKIE)

@@ -10,7 +10,11 @@ from orderly.auth import users
 from orderly.auth.models import Role
 from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError
-from orderly.web.deps import OWNERS, SignedInDep, language, read_form, refuse_form, refuse_page
+from orderly.web.deps import (
+    OwnerForm,
+    OwnerPage,
+    language,
+)
 from orderly.web.pages import render
 
 router = APIRouter()
@@ -39,23 +43,15 @@ def _people_page(
 
 
 @router.get("/people")
-def people_page(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+def people_page(request: Request, session: SessionDep, who: OwnerPage) -> Response:
     """The organization's people and their roles."""
-    refused = refuse_page(request, who, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     return _people_page(request, session, who)
 
 
 @router.post("/people")
-async def invite(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+async def invite(request: Request, session: SessionDep, posted: OwnerForm) -> Response:
     """Add a person with a role; their first password is shown once, to hand to them."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who, form = posted.who, posted.form
     password = users.new_password()
     try:
         role = Role(form.get("role"))
@@ -68,12 +64,10 @@ async def invite(request: Request, session: SessionDep, who: SignedInDep) -> Res
 
 
 @router.post("/people/{user_id}/remove")
-async def remove(request: Request, user_id: str, session: SessionDep, who: SignedInDep) -> Response:
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+async def remove(
+    request: Request, user_id: str, session: SessionDep, posted: OwnerForm
+) -> Response:
+    who = posted.who
     try:
         users.remove_user(session, who.organization, user_id)
     except OrderlyError as exc:
@@ -95,35 +89,23 @@ def _tokens_page(
 
 
 @router.get("/tokens")
-def tokens_page(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+def tokens_page(request: Request, session: SessionDep, who: OwnerPage) -> Response:
     """The organization's API tokens (their secrets are never shown again)."""
-    refused = refuse_page(request, who, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     return _tokens_page(request, session, who)
 
 
 @router.post("/tokens")
-async def create_token(request: Request, session: SessionDep, who: SignedInDep) -> Response:
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+async def create_token(request: Request, session: SessionDep, posted: OwnerForm) -> Response:
+    who, form = posted.who, posted.form
     minted = auth.mint_token(session, who.organization, form.get("name").strip()[:255])
     return _tokens_page(request, session, who, minted=minted.secret)
 
 
 @router.post("/tokens/{token_id}/revoke")
 async def revoke(
-    request: Request, token_id: str, session: SessionDep, who: SignedInDep
+    request: Request, token_id: str, session: SessionDep, posted: OwnerForm
 ) -> Response:
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who = posted.who
     try:
         auth.revoke_token(session, token_id, who.organization)
     except OrderlyError:

@@ -14,19 +14,19 @@ from orderly.integrations import service
 from orderly.integrations.models import Outcome, Platform
 from orderly.integrations.routes import request_base_url
 from orderly.integrations.schemas import ConnectionCreate, DeliveryQuery
-from orderly.web.deps import OWNERS, SignedInDep, language, read_form, refuse_form, refuse_page
+from orderly.web.deps import (
+    OwnerForm,
+    OwnerPage,
+    language,
+)
 from orderly.web.pages import render
 
 router = APIRouter(prefix="/integrations")
 
 
 @router.get("")
-def integrations_page(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+def integrations_page(request: Request, session: SessionDep, who: OwnerPage) -> Response:
     """The organization's connections and the form that adds one."""
-    refused = refuse_page(request, who, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     base_url = request_base_url(request)
     return render(
         request,
@@ -43,13 +43,9 @@ def integrations_page(request: Request, session: SessionDep, who: SignedInDep) -
 
 
 @router.post("")
-async def connect(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+async def connect(request: Request, session: SessionDep, posted: OwnerForm) -> Response:
     """Connect a platform: the answer is the only page that ever shows the secret."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who, form = posted.who, posted.form
     try:
         body = ConnectionCreate.model_validate(
             {
@@ -84,13 +80,9 @@ async def connect(request: Request, session: SessionDep, who: SignedInDep) -> Re
 
 @router.get("/{connection_id}")
 def inbox_page(
-    request: Request, connection_id: str, session: SessionDep, who: SignedInDep
+    request: Request, connection_id: str, session: SessionDep, who: OwnerPage
 ) -> Response:
     """A connection's deliveries, newest first, filtered by outcome."""
-    refused = refuse_page(request, who, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     chosen = language(request, who)
     params = {k: v for k, v in request.query_params.items() if v != ""}
     try:
@@ -121,13 +113,9 @@ def inbox_page(
 
 @router.get("/{connection_id}/deliveries/{delivery_id}")
 def delivery_page(
-    request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: SignedInDep
+    request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: OwnerPage
 ) -> Response:
     """One delivery as received (headers and body), its outcome, and replay."""
-    refused = refuse_page(request, who, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     chosen = language(request, who)
     try:
         connection = service.get_connection(session, who.organization, connection_id)
@@ -148,14 +136,10 @@ def delivery_page(
 
 @router.post("/{connection_id}/deliveries/{delivery_id}/replay")
 async def replay(
-    request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: SignedInDep
+    request: Request, connection_id: str, delivery_id: str, session: SessionDep, posted: OwnerForm
 ) -> Response:
     """Process the stored delivery again, as ``POST …/replay`` does."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, OWNERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who = posted.who
     try:
         service.replay(session, who.organization, connection_id, delivery_id)
     except service.NotReplayable:

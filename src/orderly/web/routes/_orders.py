@@ -27,17 +27,16 @@ from orderly.orders.filters import SORTABLE_FIELDS, ListQuery
 from orderly.orders.schemas import OrderCreate, OrderUpdate, StatusUpdate
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
 from orderly.web.deps import (
-    EVERYONE,
     ORDER_WRITERS,
     OWNERS,
+    AnyonePage,
     Form,
-    SignedInDep,
+    PageRefused,
+    WriterForm,
+    WriterPage,
     history_source,
     language,
     may,
-    read_form,
-    refuse_form,
-    refuse_page,
 )
 from orderly.web.pages import exact, render
 
@@ -63,12 +62,8 @@ def _sort_url(params: dict[str, str], field: str) -> str:
 
 
 @router.get("/")
-def orders_page(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+def orders_page(request: Request, session: SessionDep, who: AnyonePage) -> Response:
     """The orders list: every view is its URL (filters, search, sort, cursor)."""
-    refused = refuse_page(request, who, EVERYONE)
-    if refused is not None:
-        return refused
-    assert who is not None
     params = {k: v for k, v in request.query_params.items() if v != ""}
     invalid = None
     try:
@@ -130,13 +125,9 @@ def _selected(form: Form) -> list[tuple[str, str | None]]:
 
 
 @router.post("/orders/bulk")
-async def bulk_action(request: Request, session: SessionDep, who: SignedInDep) -> Response:
+async def bulk_action(request: Request, session: SessionDep, posted: WriterForm) -> Response:
     """Move the ticked orders to one status, or delete them (after a confirmation page)."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who, form = posted.who, posted.form
     selected = _selected(form)
     back = _back(form)
     if not selected:
@@ -258,22 +249,16 @@ def _errors_of(exc: ValidationError | OrderlyError) -> dict[str, str]:
 
 
 @router.get("/orders/new")
-def new_order_page(request: Request, who: SignedInDep) -> Response:
+def new_order_page(request: Request, who: WriterPage) -> Response:
     """Manual entry of a phone order."""
-    refused = refuse_page(request, who, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     return _order_form(request, who, {"currency": "SAR"}, {}, 200)
 
 
 @router.post("/orders/new")
-async def create_entered_order(request: Request, session: SessionDep, who: SignedInDep) -> Response:
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+async def create_entered_order(
+    request: Request, session: SessionDep, posted: WriterForm
+) -> Response:
+    who, form = posted.who, posted.form
     fields = form.first_values()
     try:
         body = OrderCreate.model_validate({**_entered_content(fields), "source": "manual"})
@@ -308,42 +293,33 @@ def _plain(amount: Any) -> str:
 
 def _get_order(
     request: Request, session: Session, who: users.SignedIn, order_id: str
-) -> dict[str, Any] | Response:
+) -> dict[str, Any]:
     try:
         return orders.get_document(session, who.organization, order_id)
     except orders.OrderNotFound:
-        return render(request, "not_found.html", language(request, who), who=who, status_code=404)
+        not_found = render(
+            request, "not_found.html", language(request, who), who=who, status_code=404
+        )
+        raise PageRefused(not_found) from None
 
 
 @router.get("/orders/{order_id}/edit")
 def edit_order_page(
-    request: Request, order_id: str, session: SessionDep, who: SignedInDep
+    request: Request, order_id: str, session: SessionDep, who: WriterPage
 ) -> Response:
     """Edit an order's customer, lines and amounts (its statuses move on its own page)."""
-    refused = refuse_page(request, who, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
     order = _get_order(request, session, who, order_id)
-    if isinstance(order, Response):
-        return order
     return _order_form(request, who, _form_of(order), {}, 200, order)
 
 
 @router.post("/orders/{order_id}/edit")
 async def save_order(
-    request: Request, order_id: str, session: SessionDep, who: SignedInDep
+    request: Request, order_id: str, session: SessionDep, posted: WriterForm
 ) -> Response:
     """Replace the order's content as ``PUT`` does, if nobody changed it since the form was
     opened (the form carries its ``updated``, sent as ``If-Match``)."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who, form = posted.who, posted.form
     order = _get_order(request, session, who, order_id)
-    if isinstance(order, Response):
-        return order
     fields = form.first_values()
     kept = {name: order[name] for name in ("source", "external_id", "external_number", "meta")}
     try:
@@ -362,15 +338,9 @@ async def save_order(
 
 
 @router.get("/orders/{order_id}")
-def order_page(request: Request, order_id: str, session: SessionDep, who: SignedInDep) -> Response:
+def order_page(request: Request, order_id: str, session: SessionDep, who: AnyonePage) -> Response:
     """One order: its content, its statuses with the moves allowed from them, its timeline."""
-    refused = refuse_page(request, who, EVERYONE)
-    if refused is not None:
-        return refused
-    assert who is not None
     order = _get_order(request, session, who, order_id)
-    if isinstance(order, Response):
-        return order
     moves = {
         field.value: statuses.next_statuses(field, order[field.value]) for field in StatusField
     }
@@ -391,14 +361,10 @@ def order_page(request: Request, order_id: str, session: SessionDep, who: Signed
 
 @router.post("/orders/{order_id}/status")
 async def change_order_status(
-    request: Request, order_id: str, session: SessionDep, who: SignedInDep
+    request: Request, order_id: str, session: SessionDep, posted: WriterForm
 ) -> Response:
     """A status button: checked against the session's form token and the person's role."""
-    form = await read_form(request)
-    refused = refuse_form(request, who, form, ORDER_WRITERS)
-    if refused is not None:
-        return refused
-    assert who is not None
+    who, form = posted.who, posted.form
     try:
         change = StatusUpdate.model_validate({form.get("field"): form.get("to")})
         orders.change_status(
@@ -412,12 +378,8 @@ async def change_order_status(
 
 
 @router.get("/export")
-def export_view(request: Request, who: SignedInDep) -> Response:
+def export_view(request: Request, who: AnyonePage) -> Response:
     """The current view (its filters and sort) as a file, for every role."""
-    refused = refuse_page(request, who, EVERYONE)
-    if refused is not None:
-        return refused
-    assert who is not None
     try:
         query = ExportQuery.model_validate(dict(request.query_params))
     except ValidationError:
