@@ -64,6 +64,12 @@ async def read_form(request: Request) -> Form:
     return Form(parse_qs(body, keep_blank_values=True))
 
 
+def local_path(back: str) -> str:
+    """``back`` if it is a path of this site, else ``/``: a link or form must not send a person
+    elsewhere once it is done (an open redirect)."""
+    return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
 def _signed_in(request: Request, session: SessionDep) -> users.SignedIn | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     return users.current(session, cookie) if cookie else None

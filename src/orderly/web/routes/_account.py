@@ -20,6 +20,7 @@ from orderly.web.deps import (
     AnyonePage,
     cookie_options,
     language,
+    local_path,
     read_form,
 )
 from orderly.web.pages import render
@@ -77,15 +78,10 @@ async def sign_out(request: Request, session: SessionDep, _: AnyoneForm) -> Resp
     return response
 
 
-def _local_path(back: str) -> str:
-    # Only a path of this site: a link must not send a person elsewhere after the switch.
-    return back if back.startswith("/") and not back.startswith("//") else "/"
-
-
 @router.get("/language")
 def switch_language(request: Request, to: str = "en", back: str = "/") -> Response:
     """Choose the dashboard's language for this browser (kept in a cookie)."""
-    response = RedirectResponse(_local_path(back), status_code=303)
+    response = RedirectResponse(local_path(back), status_code=303)
     if to in i18n.LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, to, samesite="lax", max_age=365 * 86400)
     return response

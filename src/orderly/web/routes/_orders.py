@@ -23,7 +23,7 @@ from orderly.export.schemas import ExportQuery
 from orderly.integrations import service as integrations
 from orderly.orders import service as orders
 from orderly.orders import statuses
-from orderly.orders.filters import SORTABLE_FIELDS, ListQuery
+from orderly.orders.filters import ListQuery
 from orderly.orders.schemas import OrderCreate, OrderUpdate, StatusUpdate
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
 from orderly.web.deps import (
@@ -36,6 +36,7 @@ from orderly.web.deps import (
     WriterPage,
     history_source,
     language,
+    local_path,
     may,
 )
 from orderly.web.pages import exact, render
@@ -59,6 +60,12 @@ def _sort_url(params: dict[str, str], field: str) -> str:
     else:
         sort = field if field in _ASCENDING_FIRST else f"-{field}"
     return "/?" + urlencode({**_view_filters(params), "sort": sort})
+
+
+def _tab_url(view: dict[str, str], status: str) -> str:
+    """A status tab keeps the view's other filters and its sort."""
+    others = {k: v for k, v in view.items() if k != "status"}
+    return "/?" + urlencode({**others, "status": status} if status else others)
 
 
 @router.get("/")
@@ -96,18 +103,12 @@ def orders_page(request: Request, session: SessionDep, who: AnyonePage) -> Respo
         params=params,
         invalid=invalid,
         sort=query.sort,
-        sortable=SORTABLE_FIELDS,
         sort_url=lambda field: _sort_url(params, field),
         next_url=next_url,
         here="/?" + urlencode(view) if view else "/",
-        tab_url=lambda status: "/?" + urlencode({**view, "status": status} if status else {}),
+        tab_url=lambda status: _tab_url(view, status),
         export_url=lambda format: "/export?" + urlencode({**view, "format": format}),
     )
-
-
-def _back(form: Form) -> str:
-    back = form.get("back", "/")
-    return back if back.startswith("/") and not back.startswith("//") else "/"
 
 
 def _with_notice(back: str, **notice: int) -> str:
@@ -129,7 +130,7 @@ async def bulk_action(request: Request, session: SessionDep, posted: WriterForm)
     """Move the ticked orders to one status, or delete them (after a confirmation page)."""
     who, form = posted.who, posted.form
     selected = _selected(form)
-    back = _back(form)
+    back = local_path(form.get("back", "/"))
     if not selected:
         return RedirectResponse(back, status_code=303)
     if form.get("action") == "delete":
