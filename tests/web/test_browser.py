@@ -473,6 +473,19 @@ class TestIntegrations:
         page.click("[data-order]")
         expect(page.locator("[data-source]")).to_have_text("woocommerce")
 
+    def test_a_refused_connection_says_why_next_to_the_field(
+        self, page: Page, owner: str, api: httpx.Client
+    ) -> None:
+        api.post("/api/v1/integrations", json={"platform": "zid", "name": "Jeddah"})
+        sign_in(page, owner)
+        page.goto("/integrations")
+        page.select_option("select[name=platform]", "salla")
+        page.fill("input[name=secret]", "short")
+        page.click(".connect button[type=submit]")
+        expect(page.locator(".field-error[data-for=secret]")).to_be_visible()
+        expect(page.locator("table.connections tbody")).to_contain_text("Jeddah")
+        assert api.get("/api/v1/integrations").json()["count"] == 1
+
 
 class TestRoles:
     def test_staff_see_no_owner_pages_and_the_server_refuses_their_forms(

@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from orderly.auth import users
 from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.integrations import service
@@ -24,9 +26,13 @@ from orderly.web.pages import render
 router = APIRouter(prefix="/integrations")
 
 
-@router.get("")
-def integrations_page(request: Request, session: SessionDep, who: OwnerPage) -> Response:
-    """The organization's connections and the form that adds one."""
+def _integrations_page(
+    request: Request,
+    session: Session,
+    who: users.SignedIn,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
     base_url = request_base_url(request)
     return render(
         request,
@@ -38,8 +44,15 @@ def integrations_page(request: Request, session: SessionDep, who: OwnerPage) -> 
             for connection in service.list_connections(session, who.organization)
         ],
         platforms=[p.value for p in Platform],
-        errors={},
+        errors=errors,
+        status_code=status_code,
     )
+
+
+@router.get("")
+def integrations_page(request: Request, session: SessionDep, who: OwnerPage) -> Response:
+    """The organization's connections and the form that adds one."""
+    return _integrations_page(request, session, who, {})
 
 
 @router.post("")
@@ -55,16 +68,7 @@ async def connect(request: Request, session: SessionDep, posted: OwnerForm) -> R
             }
         )
     except ValidationError as exc:
-        return render(
-            request,
-            "integrations.html",
-            language(request, who),
-            who=who,
-            connections=[],
-            platforms=[p.value for p in Platform],
-            errors=validation_details(exc.errors()),
-            status_code=422,
-        )
+        return _integrations_page(request, session, who, validation_details(exc.errors()), 422)
     new = service.create_connection(session, who.organization, body)
     # Rendered pages are never cached (no-store): the secret stays on this page.
     return render(
