@@ -636,6 +636,10 @@ class TestScreenshots:
                 assert response.status == 200, (name, response.status)
                 direction = "rtl" if language == "ar" else "ltr"
                 expect(page.locator("html")).to_have_attribute("dir", direction)
+                if name == "order":  # arrows point the way the page reads
+                    back, onward = ("→", "←") if language == "ar" else ("←", "→")
+                    expect(page.locator("main > p > a").first).to_contain_text(back)
+                    expect(page.locator(".timeline li").first).to_contain_text(onward)
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
             # The confirmation of a bulk delete, and a connection's secret shown once.
             page.goto("/")

@@ -65,6 +65,10 @@ def _environment(language: str) -> Environment:
     environment.globals.update(
         language=language,
         direction=i18n.direction(language),
+        # A "back" link points the way the page reads from: right in Arabic.
+        back_arrow="→" if i18n.direction(language) == "rtl" else "←",
+        # From one status to the next, in reading order (arrows are not mirrored by Unicode).
+        flow_arrow="←" if i18n.direction(language) == "rtl" else "→",
         money=lambda amount, currency: i18n.money(exact(amount), currency, language),
         number=lambda value: i18n.number(value, language),
         when=lambda text: i18n.moment(datetime.fromisoformat(text), language),
