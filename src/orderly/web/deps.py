@@ -82,30 +82,6 @@ def may(who: users.SignedIn, roles: Collection[Role]) -> bool:
     return who.user.role in roles
 
 
-def _refuse_page(
-    request: Request, who: users.SignedIn | None, roles: Collection[Role]
-) -> Response | None:
-    """Sign-in for nobody, 403 for a role that may not see the page; ``None`` to go ahead."""
-    if who is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    if not may(who, roles):
-        return render(request, "forbidden.html", language(request, who), who=who, status_code=403)
-    return None
-
-
-def _refuse_form(
-    request: Request, who: users.SignedIn | None, form: Form, roles: Collection[Role]
-) -> Response | None:
-    """The 403 page for a form without the session's CSRF token or the role it takes; ``None``
-    (and the audit trail's actor set to the person) when it may go ahead."""
-    if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf") or None):
-        return render(request, "forbidden.html", language(request, who), status_code=403)
-    if not may(who, roles):
-        return render(request, "forbidden.html", language(request, who), who=who, status_code=403)
-    current_actor.set(f"user:{who.user.id}")
-    return None
-
-
 def history_source(who: users.SignedIn) -> str:
     """How an order's history names a change made in the dashboard."""
     return f"dashboard:{who.user.email}"[:64]
@@ -128,13 +104,20 @@ def install_refusals(app: FastAPI) -> None:
     app.add_exception_handler(PageRefused, _answer_refusal)
 
 
+def _forbidden(request: Request, who: users.SignedIn | None) -> PageRefused:
+    """403: with ``who``, their role may not; without, the form's token was missing or wrong."""
+    page = render(request, "forbidden.html", language(request, who), who=who, status_code=403)
+    return PageRefused(page)
+
+
 def _page_for(
     roles: Collection[Role],
-) -> Callable[[Request, users.SignedIn | None], users.SignedIn]:
-    def signed_in(request: Request, who: SignedInDep) -> users.SignedIn:
-        refused = _refuse_page(request, who, roles)
-        if refused is not None or who is None:
-            raise PageRefused(refused or RedirectResponse("/sign-in", status_code=303))
+) -> Callable[[users.SignedIn | None, Request], users.SignedIn]:
+    def signed_in(who: SignedInDep, request: Request) -> users.SignedIn:
+        if who is None:
+            raise PageRefused(RedirectResponse("/sign-in", status_code=303))
+        if not may(who, roles):
+            raise _forbidden(request, who)
         return who
 
     return signed_in
@@ -150,12 +133,14 @@ class Posted:
 
 def _form_for(
     roles: Collection[Role],
-) -> Callable[[Request, users.SignedIn | None], Awaitable[Posted]]:
-    async def posted(request: Request, who: SignedInDep) -> Posted:
+) -> Callable[[users.SignedIn | None, Request], Awaitable[Posted]]:
+    async def posted(who: SignedInDep, request: Request) -> Posted:
         form = await read_form(request)
-        refused = _refuse_form(request, who, form, roles)
-        if refused is not None or who is None:
-            raise PageRefused(refused or RedirectResponse("/sign-in", status_code=303))
+        if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf") or None):
+            raise _forbidden(request, None)
+        if not may(who, roles):
+            raise _forbidden(request, who)
+        current_actor.set(f"user:{who.user.id}")  # the audit trail's actor
         return Posted(who, form)
 
     return posted
