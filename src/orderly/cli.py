@@ -273,14 +273,17 @@ def rotate_secrets() -> None:
 
 @app.command()
 def prune() -> None:
-    """Apply the retention settings: old webhook deliveries and idempotency keys (run daily)."""
+    """Apply the retention settings: old webhook deliveries, idempotency keys and expired
+    dashboard sessions (run daily)."""
     now = utc_now()
     with database() as session:
         inbox = integrations_service.prune_inbox(session, now)
         keys = idempotency.prune(session, now)
+        sessions = users.prune_sessions(session, now)
     err.print(
         f"Removed {inbox.processed} processed and {inbox.unverified} unverified webhook"
-        f" deliveries, and {keys} idempotency keys older than 24 hours."
+        f" deliveries, {keys} idempotency keys older than 24 hours, and {sessions} expired"
+        " dashboard sessions."
     )
 
 

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -186,3 +186,9 @@ def remove_user(session: Session, organization: Organization, user_id: str) -> N
     )
     session.delete(user)
     session.flush()
+
+
+def prune_sessions(session: Session, now: datetime) -> int:
+    """Delete sessions that have expired (they sign no one in any more); returns how many."""
+    result = session.execute(delete(WebSession).where(WebSession.expires < now))
+    return int(getattr(result, "rowcount", 0) or 0)
