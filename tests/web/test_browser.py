@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -655,3 +656,79 @@ class TestScreenshots:
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0  # nothing pushes the page wider than the phone
         page.screenshot(path=str(SCREENSHOTS / "orders-ar-phone.png"), full_page=True)
+
+
+HOSTILE_VALUES = [
+    "9" * 5000,
+    "1e999999999",
+    "NaN",
+    "-Infinity",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "٣",
+    " " * 300,
+    "<script>alert(1)</script>",
+    "x" * 20_000,
+]
+
+
+class TestHostileForms:
+    """Whatever a form carries, the answer is a page (a 4xx or the expected redirect), never a
+    500, and nothing is half written."""
+
+    def test_every_form_answers_hostile_fields_without_a_server_error(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client, base_url: str
+    ) -> None:
+        order = make_order()
+        sign_in(page, owner)
+        token = csrf_of(page)
+        forms = {
+            "/orders/new": [
+                "customer_name",
+                "customer_phone",
+                "lines-0-name",
+                "lines-0-quantity",
+                "lines-0-price",
+                "discount",
+                "currency",
+            ],
+            f"/orders/{order['id']}/edit": ["customer_email", "lines-0-price", "updated"],
+            f"/orders/{order['id']}/status": ["field", "to"],
+            "/orders/bulk": ["ids", "to", "action", "back"],
+            "/integrations": ["platform", "name", "secret"],
+            "/people": ["email", "role"],
+            "/tokens": ["name"],
+            "/settings": ["language"],
+        }
+        statuses = set()
+        with session_client(page, base_url) as client:
+            for path, fields in forms.items():
+                for value in HOSTILE_VALUES:
+                    for field in fields:
+                        data = {
+                            "csrf": token,
+                            "lines-0-name": "Tea",
+                            "lines-0-quantity": "1",
+                            "lines-0-price": "7",
+                            "ids": order["id"],
+                            field: value,
+                        }
+                        response = client.post(
+                            path,
+                            content=urlencode(data, errors="surrogatepass"),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        )
+                        assert response.status_code < 500, (path, field, value[:20])
+                        statuses.add(response.status_code)
+            garbage = client.post(
+                "/orders/new",
+                content=b"\xff\xfe\x00garbage",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert garbage.status_code == 400  # a NUL: refused whole, as the API refuses it
+        assert statuses <= {200, 303, 400, 403, 404, 409, 412, 422}
+        assert api.get(f"/api/v1/orders/{order['id']}").json()["updated"] == order["updated"]
+        # A name that is markup was stored as typed and is shown as text, never run.
+        page.goto("/?search=script")
+        expect(page.locator("tbody tr a").first).to_have_text("<script>alert(1)</script>")

@@ -17,6 +17,7 @@ from orderly.auth import users
 from orderly.auth.models import Role
 from orderly.core.actor import current_actor
 from orderly.core.db import SessionDep
+from orderly.core.http import has_unstorable_text
 from orderly.web import i18n
 from orderly.web.pages import render
 
@@ -60,8 +61,13 @@ class Form:
 
 
 async def read_form(request: Request) -> Form:
+    """The posted form; one with text no database can store (NUL) is refused whole (400), as
+    the API refuses such JSON, instead of being changed behind the person's back."""
     body = (await request.body()).decode("utf-8", "replace")
-    return Form(parse_qs(body, keep_blank_values=True))
+    fields = parse_qs(body, keep_blank_values=True)
+    if has_unstorable_text(fields):
+        raise PageRefused(render(request, "bad_form.html", language(request), status_code=400))
+    return Form(fields)
 
 
 def local_path(back: str) -> str:

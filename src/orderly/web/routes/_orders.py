@@ -202,7 +202,7 @@ def _number(text: str) -> Any:
     else is passed on as text for the schema to refuse with its own message."""
     try:
         return int(text) if text.strip().lstrip("-").isdigit() else Decimal(text.strip())
-    except ArithmeticError:
+    except (ArithmeticError, ValueError):  # ValueError: past Python's 4,300 digits for int()
         return text
 
 
