@@ -732,3 +732,35 @@ class TestHostileForms:
         # A name that is markup was stored as typed and is shown as text, never run.
         page.goto("/?search=script")
         expect(page.locator("tbody tr a").first).to_have_text("<script>alert(1)</script>")
+
+    def test_every_page_answers_hostile_addresses_without_a_server_error(
+        self, page: Page, owner: str, make_order: MakeOrder, api: httpx.Client, base_url: str
+    ) -> None:
+        order = make_order()
+        connection = api.post("/api/v1/integrations", json={"platform": "zid"}).json()
+        sign_in(page, owner)
+        hostile = ["%00", "%ED%A0%80", "9" * 5000, "-1", "1e999", "' OR 1=1 --", "%FF%FE"]
+        paths = [
+            "/?status={v}",
+            "/?search={v}",
+            "/?sort={v}",
+            "/?cursor={v}",
+            "/?page={v}",
+            "/?created_from={v}",
+            "/?limit={v}",
+            "/orders/{v}",
+            "/orders/{v}/edit",
+            "/export?format={v}",
+            "/export?format=csv&status={v}",
+            "/language?to={v}&back={v}",
+            "/integrations/{v}",
+            f"/integrations/{connection['id']}?outcome={{v}}",
+            f"/integrations/{connection['id']}?page={{v}}",
+            f"/integrations/{connection['id']}/deliveries/{{v}}",
+        ]
+        with session_client(page, base_url) as client:
+            for path in paths:
+                for value in hostile:
+                    response = client.get(path.format(v=value))
+                    assert response.status_code < 500, (path, value[:20])
+        assert api.get(f"/api/v1/orders/{order['id']}").status_code == 200

@@ -384,5 +384,7 @@ def export_view(request: Request, who: AnyonePage) -> Response:
     try:
         query = ExportQuery.model_validate(dict(request.query_params))
     except ValidationError:
-        return render(request, "forbidden.html", language(request, who), who=who, status_code=422)
+        # Back to the list with the same parameters: it names the one it did not understand.
+        view = {k: v for k, v in request.query_params.items() if k != "format"}
+        return RedirectResponse("/?" + urlencode(view), status_code=303)
     return stream_export(request, who.organization, query)
