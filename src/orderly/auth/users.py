@@ -118,20 +118,25 @@ def current(session: Session, cookie: str) -> SignedIn | None:
     organization_id = organization_of(cookie, _SESSION_PREFIX, _SESSION_SECRET_LENGTH)
     if organization_id is None:
         return None
-    row = session.scalars(
-        select(WebSession).where(
+    # One query for the session, the person and the organization: every page asks it.
+    found = session.execute(
+        select(WebSession.csrf_token, UserRow, Organization)
+        .join(
+            UserRow,
+            (UserRow.organization_id == WebSession.organization_id)
+            & (UserRow.id == WebSession.user_id),
+        )
+        .join(Organization, Organization.id == WebSession.organization_id)
+        .where(
             WebSession.organization_id == organization_id,
             WebSession.token_hash == hash_token(cookie),
             WebSession.expires > utc_now(),
         )
     ).one_or_none()
-    if row is None:
+    if found is None:
         return None
-    user = session.get(UserRow, (organization_id, row.user_id))
-    organization = session.get(Organization, organization_id)
-    if user is None or organization is None:
-        return None
-    return SignedIn(user, organization, row.csrf_token)
+    csrf_token, user, organization = found
+    return SignedIn(user, organization, csrf_token)
 
 
 def sign_out(session: Session, cookie: str) -> None:
