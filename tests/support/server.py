@@ -23,6 +23,10 @@ def live_server(database_url: str, app: FastAPI | None = None) -> Iterator[str]:
         port=port,
         log_level="warning",
         access_log=False,
+        # Longer than httpx's 5 s keep-alive: with uvicorn's default (also 5 s), a test client
+        # idle for just that long could send on a connection the server was closing at that
+        # instant ("Connection reset by peer", seen once in CI on a slow machine).
+        timeout_keep_alive=60,
         **server_options(),
     )
     server = uvicorn.Server(config)
