@@ -1,0 +1,108 @@
+"""Sign-in and sign-out, throttling, forged forms and planted sessions, the person's language."""
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from orderly.core.config import get_settings
+from tests.conftest import MakeOrder
+from tests.web.conftest import (
+    PASSWORD,
+    sign_in,
+)
+
+
+class TestSignIn:
+    def test_sign_in_see_orders_in_english_and_arabic_then_sign_out(
+        self, page: Page, owner: str, make_order: MakeOrder
+    ) -> None:
+        make_order(customer_name="أحمد العتيبي", status="pending")
+        make_order(customer_name="Sara", status="pending")
+        sign_in(page, owner)
+        expect(page.locator("h1")).to_have_text("Orders")
+        expect(page.locator("tbody tr")).to_have_count(2)
+        expect(page.locator(".tabs a[data-status=pending] .count")).to_have_text("2")
+        expect(page.locator("tbody")).to_contain_text("أحمد العتيبي")
+
+        page.click("a[lang=ar]")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator("h1")).to_have_text("الطلبات")
+        expect(page.locator(".tabs a[data-status=pending]")).to_contain_text("قيد الانتظار")
+
+        page.click(".sign-out button")
+        expect(page).to_have_url(re.compile(r"/sign-in$"))
+        page.goto("/")
+        expect(page).to_have_url(re.compile(r"/sign-in$"))  # the session is gone
+
+    def test_a_wrong_password_is_refused(self, page: Page, owner: str) -> None:
+        sign_in(page, owner, "not-the-password")
+        expect(page.locator(".error")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/sign-in$"))
+
+
+class TestThrottling:
+    @pytest.fixture
+    def five_per_hour(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        monkeypatch.setenv("ORDERLY_AUTH_FAILURE_LIMIT", "5/hour")  # none come back meanwhile
+        get_settings.cache_clear()
+        yield
+        monkeypatch.delenv("ORDERLY_AUTH_FAILURE_LIMIT")
+        get_settings.cache_clear()
+
+    def test_wrong_passwords_from_one_address_are_throttled(
+        self, base_url: str, owner: str, five_per_hour: None
+    ) -> None:
+        statuses = []
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(8):
+                form = client.get("/sign-in").text
+                token = re.search(r'name="csrf" value="([^"]+)"', form)
+                assert token is not None
+                statuses.append(
+                    client.post(
+                        "/sign-in",
+                        data={"store": "acme", "email": owner, "password": "x", "csrf": token[1]},
+                    ).status_code
+                )
+        assert statuses == [401] * 5 + [429] * 3
+
+
+class TestForgery:
+    def test_a_form_without_its_csrf_token_is_refused(self, base_url: str, owner: str) -> None:
+        with httpx.Client(base_url=base_url) as client:
+            client.get("/sign-in")  # the form's cookie, but not its token
+            response = client.post(
+                "/sign-in",
+                data={"store": "acme", "email": owner, "password": PASSWORD, "csrf": "forged"},
+            )
+        assert response.status_code == 403
+        assert "orderly_session" not in response.cookies
+
+    def test_a_planted_session_id_is_never_promoted(self, base_url: str, owner: str) -> None:
+        planted = "ses_aaaaaaaaaaaa_" + "b" * 40
+        with httpx.Client(base_url=base_url, cookies={"orderly_session": planted}) as client:
+            form = client.get("/sign-in").text
+            token = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert token is not None
+            signed = client.post(
+                "/sign-in",
+                data={"store": "acme", "email": owner, "password": PASSWORD, "csrf": token[1]},
+            )
+            assert signed.status_code == 303
+            assert signed.cookies["orderly_session"] != planted
+        with httpx.Client(base_url=base_url, cookies={"orderly_session": planted}) as stranger:
+            assert stranger.get("/").headers["location"] == "/sign-in"
+
+
+class TestLanguageSetting:
+    def test_the_persons_language_wins_over_the_browsers(self, page: Page, owner: str) -> None:
+        sign_in(page, owner)
+        page.goto("/settings")
+        page.select_option("[data-language]", "ar")
+        page.click("form.narrow button[type=submit]")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        page.goto("/")
+        expect(page.locator("h1")).to_have_text("الطلبات")  # the browser asks for English
