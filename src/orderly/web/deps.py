@@ -110,9 +110,15 @@ def install_refusals(app: FastAPI) -> None:
     app.add_exception_handler(PageRefused, _answer_refusal)
 
 
-def _forbidden(request: Request, who: users.SignedIn | None) -> PageRefused:
+def forbidden(request: Request, who: users.SignedIn | None) -> PageRefused:
     """403: with ``who``, their role may not; without, the form's token was missing or wrong."""
     page = render(request, "forbidden.html", language(request, who), who=who, status_code=403)
+    return PageRefused(page)
+
+
+def not_found(request: Request, who: users.SignedIn) -> PageRefused:
+    """404: no such order, connection, delivery or token in the person's organization."""
+    page = render(request, "not_found.html", language(request, who), who=who, status_code=404)
     return PageRefused(page)
 
 
@@ -123,7 +129,7 @@ def _page_for(
         if who is None:
             raise PageRefused(RedirectResponse("/sign-in", status_code=303))
         if not may(who, roles):
-            raise _forbidden(request, who)
+            raise forbidden(request, who)
         return who
 
     return signed_in
@@ -143,9 +149,9 @@ def _form_for(
     async def posted(who: SignedInDep, request: Request) -> Posted:
         form = await read_form(request)
         if who is None or not users.csrf_matches(who.csrf_token, form.get("csrf") or None):
-            raise _forbidden(request, None)
+            raise forbidden(request, None)
         if not may(who, roles):
-            raise _forbidden(request, who)
+            raise forbidden(request, who)
         current_actor.set(f"user:{who.user.id}")  # the audit trail's actor
         return Posted(who, form)
 

@@ -19,6 +19,7 @@ from orderly.web.deps import (
     AnyoneForm,
     AnyonePage,
     cookie_options,
+    forbidden,
     language,
     local_path,
     read_form,
@@ -41,7 +42,7 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     form = await read_form(request)
     chosen = language(request)
     if not users.csrf_matches(request.cookies.get(SIGN_IN_CSRF_COOKIE, ""), form.get("csrf")):
-        return render(request, "forbidden.html", chosen, status_code=403)
+        raise forbidden(request, None)
     try:
         cookie, _ = users.sign_in(
             session, form.get("store"), form.get("email"), form.get("password")

@@ -14,6 +14,7 @@ from orderly.web.deps import (
     OwnerForm,
     OwnerPage,
     language,
+    not_found,
 )
 from orderly.web.pages import render
 
@@ -109,5 +110,5 @@ async def revoke(
     try:
         auth.revoke_token(session, token_id, who.organization)
     except OrderlyError:
-        return render(request, "not_found.html", language(request, who), who=who, status_code=404)
+        raise not_found(request, who) from None
     return RedirectResponse("/tokens", status_code=303)

@@ -20,6 +20,7 @@ from orderly.web.deps import (
     OwnerForm,
     OwnerPage,
     language,
+    not_found,
 )
 from orderly.web.pages import render
 
@@ -87,7 +88,6 @@ def inbox_page(
     request: Request, connection_id: str, session: SessionDep, who: OwnerPage
 ) -> Response:
     """A connection's deliveries, newest first, filtered by outcome."""
-    chosen = language(request, who)
     params = {k: v for k, v in request.query_params.items() if v != ""}
     try:
         query = DeliveryQuery.model_validate(params)
@@ -96,14 +96,14 @@ def inbox_page(
     except ValidationError:
         return RedirectResponse(f"/integrations/{connection_id}", status_code=303)
     except OrderlyError:
-        return render(request, "not_found.html", chosen, who=who, status_code=404)
+        raise not_found(request, who) from None
     next_url = None
     if page.has_next:
         next_url = "?" + urlencode({**params, "page": query.page + 1})
     return render(
         request,
         "inbox.html",
-        chosen,
+        language(request, who),
         who=who,
         connection=connection,
         webhook_url=service.webhook_url(connection, request_base_url(request)),
@@ -120,16 +120,15 @@ def delivery_page(
     request: Request, connection_id: str, delivery_id: str, session: SessionDep, who: OwnerPage
 ) -> Response:
     """One delivery as received (headers and body), its outcome, and replay."""
-    chosen = language(request, who)
     try:
         connection = service.get_connection(session, who.organization, connection_id)
         delivery = service.get_delivery(session, who.organization, connection_id, delivery_id)
     except OrderlyError:
-        return render(request, "not_found.html", chosen, who=who, status_code=404)
+        raise not_found(request, who) from None
     return render(
         request,
         "delivery.html",
-        chosen,
+        language(request, who),
         who=who,
         connection=connection,
         delivery=delivery,
@@ -149,7 +148,7 @@ async def replay(
     except service.NotReplayable:
         pass  # an unverified delivery: the page says why it cannot be replayed
     except OrderlyError:
-        return render(request, "not_found.html", language(request, who), who=who, status_code=404)
+        raise not_found(request, who) from None
     return RedirectResponse(
         f"/integrations/{connection_id}/deliveries/{delivery_id}?replayed=1", status_code=303
     )

@@ -31,13 +31,13 @@ from orderly.web.deps import (
     OWNERS,
     AnyonePage,
     Form,
-    PageRefused,
     WriterForm,
     WriterPage,
     history_source,
     language,
     local_path,
     may,
+    not_found,
 )
 from orderly.web.pages import exact, render
 
@@ -298,10 +298,7 @@ def _get_order(
     try:
         return orders.get_document(session, who.organization, order_id)
     except orders.OrderNotFound:
-        not_found = render(
-            request, "not_found.html", language(request, who), who=who, status_code=404
-        )
-        raise PageRefused(not_found) from None
+        raise not_found(request, who) from None
 
 
 @router.get("/orders/{order_id}/edit")
@@ -374,7 +371,7 @@ async def change_order_status(
     except (ValidationError, orders.InvalidTransition):
         return RedirectResponse(f"/orders/{order_id}?refused=1", status_code=303)
     except orders.OrderNotFound:
-        return render(request, "not_found.html", language(request, who), who=who, status_code=404)
+        raise not_found(request, who) from None
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
