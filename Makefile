@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench bench-ab bench-export install clean
+.PHONY: run test lint typecheck unit screenshots bench bench-ab bench-export install clean
 
-# The typed-client generator that tests/test_openapi.py drives has its own virtualenv: it pins
-# an older typer than Orderly does.
+# The typed-client generator that tests/test_openapi.py drives has its own virtualenv (made by
+# `unit`, not `install`): it pins an older typer than Orderly does.
 CLIENT_GENERATOR := .venv-openapi/bin/openapi-python-client
 
 $(BIN)/orderly: pyproject.toml
@@ -39,6 +39,12 @@ unit: install $(CLIENT_GENERATOR)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Remake docs/screenshots/ (the tests take them on every run, into a temporary folder).
+screenshots: install
+	bash scripts/ensure-chromium.sh
+	ORDERLY_TEST_BACKENDS=sqlite ORDERLY_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+		$(BIN)/pytest tests/web/test_pages.py -k TestScreenshots
 
 bench: install
 	bash scripts/ensure-postgres.sh

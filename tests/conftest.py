@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from orderly.app import create_app
 from orderly.auth import service as auth
+from orderly.core.config import get_settings
 from orderly.core.db import Base, get_engine, migrate, session_factory
 from orderly.core.ratelimit import MemoryLimiter
 from tests.factories import order_payload
@@ -58,6 +59,22 @@ def served_app(database_url: str) -> FastAPI:
 def base_url(database_url: str, served_app: FastAPI) -> Iterator[str]:
     with live_server(database_url, served_app) as url:
         yield url
+
+
+Setting = Callable[[str, str], None]
+
+
+@pytest.fixture
+def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
+    """``setting("ORDERLY_X", "value")``: an environment setting for this test only."""
+
+    def put(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield put
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from orderly.app import create_app
 from orderly.core.config import get_settings
 from orderly.core.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
+from tests.conftest import Setting
 from tests.support.redis import redis_server
 from tests.support.server import live_server
 
@@ -64,11 +65,11 @@ class TestBucket:
 
     def test_tokens_come_back_at_the_rate(self, limiter: Limiter) -> None:
         async def run() -> None:
-            rate = Rate(2, 0.2)
+            rate = Rate(2, 2)  # a token back each second: three hits take far less on any machine
             assert (await limiter.hit("k", rate)).allowed
             assert (await limiter.hit("k", rate)).allowed
             assert not (await limiter.hit("k", rate)).allowed
-            await asyncio.sleep(0.12)
+            await asyncio.sleep(1.1)
             assert (await limiter.hit("k", rate)).allowed
 
         asyncio.run(run())
@@ -107,6 +108,12 @@ def _wrong_tokens(base_url: str, n: int) -> list[httpx.Response]:
 
 
 class TestFailedAuthentication:
+    @pytest.fixture(autouse=True)
+    def slow_refill(self, setting: Setting) -> None:
+        # The default 20/minute gives a token back every 3 s: a loaded machine sending the
+        # test's requests slower than that would see one come back.
+        setting("ORDERLY_AUTH_FAILURE_LIMIT", "20/day")
+
     def test_wrong_tokens_from_one_address_get_429_after_the_limit(
         self, base_url: str, api: httpx.Client
     ) -> None:

@@ -1,6 +1,7 @@
 """Every page: screenshots in both languages, and hostile forms and addresses answered without
 a server error."""
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -13,7 +14,7 @@ from orderly.auth.models import Role
 from tests.conftest import MakeOrder
 from tests.integrations.conftest import SECRET, fixture_bytes, sign
 from tests.web.conftest import (
-    SCREENSHOTS,
+    SCREENSHOTS_INTO,
     add_person,
     csrf_of,
     session_client,
@@ -22,7 +23,8 @@ from tests.web.conftest import (
 
 
 class TestScreenshots:
-    """Every page in English and Arabic, saved to docs/screenshots/ (made on SQLite only: the
+    """Every page in English and Arabic, saved (by ``make screenshots``) to docs/screenshots/
+    (made on SQLite only: the
     pages are the same on both engines); Arabic pages are right-to-left, and the orders page
     fits a phone's width."""
 
@@ -61,15 +63,16 @@ class TestScreenshots:
         }
 
     def test_every_page_in_both_languages(
-        self, page: Page, owner: str, pages: dict[str, str], database_url: str
+        self, page: Page, owner: str, pages: dict[str, str], database_url: str, tmp_path: Path
     ) -> None:
         if database_url.startswith("postgresql"):
             pytest.skip("the screenshots are made once, on SQLite")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        folder = Path(SCREENSHOTS_INTO) if SCREENSHOTS_INTO else tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
         for language in ("en", "ar"):
             page.context.clear_cookies()
             page.goto(f"/language?to={language}&back=/sign-in")
-            page.screenshot(path=str(SCREENSHOTS / f"sign-in-{language}.png"), full_page=True)
+            page.screenshot(path=str(folder / f"sign-in-{language}.png"), full_page=True)
             sign_in(page, owner)
             for name, path in pages.items():
                 response = page.goto(path)
@@ -81,21 +84,21 @@ class TestScreenshots:
                     back, onward = ("→", "←") if language == "ar" else ("←", "→")
                     expect(page.locator("main > p > a").first).to_contain_text(back)
                     expect(page.locator(".timeline li").first).to_contain_text(onward)
-                page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
+                page.screenshot(path=str(folder / f"{name}-{language}.png"), full_page=True)
             # The confirmation of a bulk delete, and a connection's secret shown once.
             page.goto("/")
             page.check("[data-select-all]")
             page.click("[data-bulk-delete]")
-            page.screenshot(path=str(SCREENSHOTS / f"confirm-delete-{language}.png"))
+            page.screenshot(path=str(folder / f"confirm-delete-{language}.png"))
             page.goto("/integrations")
             page.click(".connect button[type=submit]")
-            page.screenshot(path=str(SCREENSHOTS / f"connected-{language}.png"), full_page=True)
+            page.screenshot(path=str(folder / f"connected-{language}.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto("/")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0  # nothing pushes the page wider than the phone
-        page.screenshot(path=str(SCREENSHOTS / "orders-ar-phone.png"), full_page=True)
+        page.screenshot(path=str(folder / "orders-ar-phone.png"), full_page=True)
 
 
 HOSTILE_VALUES = [
