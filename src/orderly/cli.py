@@ -1,15 +1,18 @@
 """The ``orderly`` command: run the API and manage organizations and tokens."""
 
+import errno
 import json
 import os
+import shutil
+import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, BinaryIO, NoReturn
 
+import click
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -26,16 +29,17 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from typer.core import TyperOption
 
 from orderly import __version__
 from orderly.auth import service as auth
 from orderly.auth import users
 from orderly.auth.models import Role
-from orderly.core import crypto
+from orderly.core import crypto, telemetry
 from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
 from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction, utc_now
-from orderly.core.errors import OrderlyError, validation_details
+from orderly.core.errors import OrderlyError, clean_message, validation_details
 from orderly.core.protocol import server_options
 from orderly.export import importer
 from orderly.export import service as export
@@ -46,6 +50,17 @@ from orderly.idempotency import service as idempotency
 from orderly.integrations import service as integrations_service
 from orderly.integrations.models import Platform
 from orderly.integrations.schemas import ConnectionCreate
+
+
+def _flag_type(self: TyperOption, ctx: click.Context) -> str | None:
+    """A flag takes no value: its help shows no type (typer 0.29 labels every one ``<bool>``)."""
+    if self.is_flag:
+        return None
+    return _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 # Errors a user can fix are one line (see ``run``), not a traceback.
 app = typer.Typer(
@@ -123,24 +138,50 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (migrating the database and refreshing its statistics first)."""
+    _refuse_a_taken_port(host, port)  # before anything is made or migrated
     _note_a_new_database()
     path = _sqlite_file()
     where = str(path) if path else make_url(get_settings().database_url).render_as_string()
     err.print(f"Orders are kept in {where}.")
     if not migrate():  # a migration refreshes the statistics itself
         analyze()
+    metrics_folder = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # The workers keep their metrics in one folder, so that /metrics sums them all.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="orderly-metrics-")
-    uvicorn.run(
-        "orderly.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers or os.cpu_count() or 1,
-        access_log=False,
-        **server_options(),
-    )
+        # The workers keep their metrics in one folder, so that /metrics sums them all; it goes
+        # when serve stops (and a killed serve's is removed by the next one).
+        telemetry.remove_abandoned_metrics_folders()
+        metrics_folder = telemetry.new_metrics_folder()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder)
+    try:
+        uvicorn.run(
+            "orderly.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers or os.cpu_count() or 1,
+            access_log=False,
+            # A worker busy importing on a loaded machine does not answer the supervisor's
+            # pings; uvicorn's own 5 s killed such workers in a loop.
+            timeout_worker_healthcheck=get_settings().worker_healthcheck_timeout,
+            **server_options(),
+        )
+    finally:
+        if metrics_folder is not None:
+            shutil.rmtree(metrics_folder, ignore_errors=True)
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """One line naming the address, rather than uvicorn's bare ``[Errno 98]`` and exit 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            err.print(f"[red]Cannot listen on {host}:{port}: {exc.strerror}.[/red]")
+            if exc.errno == errno.EADDRINUSE:
+                err.print("Another program uses that port: stop it, or choose one with --port.")
+            raise typer.Exit(1) from None
 
 
 @app.command("migrate")
@@ -407,7 +448,11 @@ def export_command(
                 session, plan, query.format, bom=query.bom, on_orders=on_orders
             ):
                 out.write(chunk)
-    err.print(f"Exported {total:,} orders.")
+    err.print(f"Exported {_orders(total)}.")
+
+
+def _orders(count: int) -> str:
+    return f"{count:,} order" if count == 1 else f"{count:,} orders"
 
 
 @contextmanager
@@ -447,7 +492,7 @@ def import_command(
             err.print(f"[red]{len(outcome.errors)} bad rows; nothing was imported.[/red]")
             raise typer.Exit(1)
     analyze()  # the planner should know the new rows at once
-    err.print(f"Imported {outcome.imported:,} orders into {organization.slug}.")
+    err.print(f"Imported {_orders(outcome.imported)} into {organization.slug}.")
 
 
 def run() -> None:
@@ -461,6 +506,11 @@ def run() -> None:
         sys.exit(1)
     except OperationalError as exc:
         err.print(f"[red]Cannot use the database: {str(exc.orig).strip().splitlines()[0]}[/red]")
+        sys.exit(1)
+    except ValidationError as exc:  # a setting (ORDERLY_*) that cannot be used
+        for error in exc.errors():
+            name = "ORDERLY_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(f"[red]{name}: {clean_message(error['msg'])}[/red]")
         sys.exit(1)
 
 

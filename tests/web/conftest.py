@@ -4,7 +4,6 @@ every run but kept in docs/screenshots/ only when asked (``make screenshots``)."
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from orderly.core.ratelimit import Rate
 
@@ -77,6 +79,26 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="INFO logs one line per request; WARNING only problems."
     )
+
+    worker_healthcheck_timeout: int = Field(
+        default=30,
+        ge=1,
+        description="Seconds 'orderly serve' waits for a worker to answer its supervisor's"
+        " health check (a worker still starting on a busy machine) before it restarts it.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                f"Not a database URL: {value!r} (sqlite:///path or postgresql://user@host/db)"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"Orderly runs on SQLite or PostgreSQL, not {backend}: {value!r}")
+        return value
 
     @field_validator("rate_limit", "auth_failure_limit", "unverified_webhook_limit")
     @classmethod

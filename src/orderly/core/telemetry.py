@@ -9,15 +9,18 @@ and written in the log line, so a client's report finds its line.
 Metrics come from ``prometheus_client`` and are served at ``GET /metrics``. With several worker
 processes (``orderly serve`` starts one per core) they are kept in the folder named by
 ``PROMETHEUS_MULTIPROC_DIR`` and summed over the processes at each scrape; ``orderly serve``
-makes that folder when the variable is not set.
+makes that folder when the variable is not set, and removes it when it stops.
 """
 
 import json
 import logging
 import logging.config
 import os
+import shutil
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -124,6 +127,32 @@ def metrics_response() -> Response:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+_METRICS_PREFIX = "orderly-metrics-"
+
+
+def new_metrics_folder() -> Path:
+    """A folder for the workers' metrics, named by the serving process."""
+    return Path(tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-"))
+
+
+def remove_abandoned_metrics_folders() -> None:
+    """Remove the folders of servers that ended without removing theirs (killed)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_METRICS_PREFIX}*"):
+        owner = folder.name.removeprefix(_METRICS_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _is_running(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # ---- log lines -------------------------------------------------------------------------------
