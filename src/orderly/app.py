@@ -1,23 +1,23 @@
 """The FastAPI application."""
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.staticfiles import StaticFiles
 
 from orderly import __version__
 from orderly.audit.routes import router as audit_router
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
-from orderly.core.errors import (
-    install_error_handlers,
-)
+from orderly.core.errors import ServiceUnavailable, error_responses, install_error_handlers
 from orderly.core.http import JSONResponse
 from orderly.core.middleware import BodySizeLimit, SecurityHeaders
-from orderly.core.ratelimit import limiter_for
+from orderly.core.ratelimit import RedisLimiter, limiter_for
 from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
 from orderly.export.routes import router as export_router
 from orderly.idempotency.middleware import IdempotencyKeys
@@ -43,15 +43,57 @@ health = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"], description="ok, or degraded when a dependency is down")
     version: str = Field(examples=[__version__])
+    checks: dict[str, str] = Field(
+        examples=[{"database": "ok", "redis": "ok"}],
+        description="Each dependency: ok, or down (redis only where ORDERLY_REDIS_URL is set)",
+    )
+
+
+_HEALTH_CHECK_S = 3  # a dependency that has not answered by then is reported down
+
+
+async def _database_answers(database: Database) -> bool:
+    try:
+        async with asyncio.timeout(_HEALTH_CHECK_S):
+            await database.run(ping, write=False)
+    except (TimeoutError, SQLAlchemyError):
+        return False
+    return True
+
+
+async def _checks(request: Request, database: Database) -> dict[str, str]:
+    checks = {"database": "ok" if await _database_answers(database) else "down"}
+    limiter = request.app.state.limiter
+    if isinstance(limiter, RedisLimiter):
+        checks["redis"] = "ok" if await limiter.check() else "down"
+    return checks
+
+
+def _health(checks: dict[str, str]) -> dict[str, Any]:
+    status = "ok" if all(state == "ok" for state in checks.values()) else "degraded"
+    return {"status": status, "version": __version__, "checks": checks}
 
 
 @health.get("/healthz", response_model=Health)
-async def healthz(database: DatabaseDep) -> JSONResponse:
-    """Liveness and database reachability."""
-    await database.run(ping, write=False)
-    return JSONResponse({"status": "ok", "version": __version__})
+async def healthz(request: Request, database: DatabaseDep) -> JSONResponse:
+    """Liveness: 200 while the process serves, naming each dependency that is down."""
+    return JSONResponse(_health(await _checks(request, database)))
+
+
+@health.get(
+    "/readyz",
+    response_model=Health,
+    responses=error_responses(ServiceUnavailable) | {503: {"model": Health}},
+)
+async def readyz(request: Request, database: DatabaseDep) -> JSONResponse:
+    """Readiness for a load balancer: 503 while the database cannot be reached (a Redis that is
+    down only makes rate limits per process, so it does not take the server out)."""
+    checks = await _checks(request, database)
+    ready = checks["database"] == "ok"
+    headers = {} if ready else {"Retry-After": "2"}
+    return JSONResponse(_health(checks), status_code=200 if ready else 503, headers=headers)
 
 
 @health.get("/metrics", include_in_schema=False)

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO, NoReturn
+from typing import Annotated, Any, BinaryIO, NoReturn
 
-import click
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -52,7 +51,7 @@ from orderly.integrations.models import Platform
 from orderly.integrations.schemas import ConnectionCreate
 
 
-def _flag_type(self: TyperOption, ctx: click.Context) -> str | None:
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
     """A flag takes no value: its help shows no type (typer 0.29 labels every one ``<bool>``)."""
     if self.is_flag:
         return None

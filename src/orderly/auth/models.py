@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.db import Base, UTCDateTime, utc_now
@@ -81,3 +81,14 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     expires: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailures(Base):
+    """Wrong sign-ins per client address, as a token bucket (GCRA's one number, ``tat``: when
+    the bucket would be full again), so that every worker and node counts the same guesses
+    when there is no Redis. Not a tenant's table: an address guesses at any store."""
+
+    __tablename__ = "sign_in_failures"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)

@@ -2,10 +2,12 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from orderly.auth.models import ApiToken, Organization
+from orderly.auth.models import ApiToken, Organization, SignInFailures
 
 
 def get_organization_by_slug(session: Session, slug: str) -> Organization | None:
@@ -50,3 +52,29 @@ def find_token_by_id(
             ApiToken.organization_id == organization_id, ApiToken.id == token_id
         )
     return session.scalars(query).one_or_none()
+
+
+def sign_in_failures_locked(session: Session, address: str, now: float) -> float:
+    """The address's bucket (``tat``), made when new and locked until the transaction ends, so
+    that concurrent sign-ins from one address take their turns (SQLite: the write lock)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SignInFailures).values(address=address, tat=now).on_conflict_do_nothing()
+    )
+    query = select(SignInFailures.tat).where(SignInFailures.address == address).with_for_update()
+    return float(session.scalars(query).one())
+
+
+def set_sign_in_failures(session: Session, address: str, tat: float) -> None:
+    session.execute(
+        SignInFailures.__table__.update()  # type: ignore[attr-defined]
+        .where(SignInFailures.address == address)
+        .values(tat=tat)
+    )
+
+
+def prune_sign_in_failures(session: Session, now: float) -> int:
+    """Forget the buckets that are full again (their ``tat`` has passed)."""
+    result = session.execute(delete(SignInFailures).where(SignInFailures.tat < now))
+    return int(getattr(result, "rowcount", 0) or 0)

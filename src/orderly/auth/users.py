@@ -10,6 +10,7 @@ and signing out deletes it.
 
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,9 +24,11 @@ from sqlalchemy.orm import Session
 from orderly.auth import repository
 from orderly.auth.models import Organization, Role, UserRow, WebSession
 from orderly.auth.service import hash_token
+from orderly.core.config import get_settings
 from orderly.core.db import utc_now
 from orderly.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from orderly.core.ids import new_keyed_id, organization_of, random_token
+from orderly.core.ratelimit import Decision, Limiter, Rate, decide
 
 SESSION_LIFETIME = timedelta(days=14)
 # The dashboard's languages (``web/locales``); kept here so that auth needs nothing from web.
@@ -194,6 +197,45 @@ def remove_user(session: Session, organization: Organization, user_id: str) -> N
 
 
 def prune_sessions(session: Session, now: datetime) -> int:
-    """Delete sessions that have expired (they sign no one in any more); returns how many."""
+    """Delete sessions that have expired (they sign no one in any more), and the sign-in
+    throttle's buckets that are full again; returns how many sessions."""
+    repository.prune_sign_in_failures(session, now.timestamp())
     result = session.execute(delete(WebSession).where(WebSession.expires < now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass
+class SignInThrottle:
+    """Wrong sign-ins per client address (``ORDERLY_AUTH_FAILURE_LIMIT``). The dashboard asks
+    ``allowed()`` before it checks a password, so a throttled address gets 429 whatever it
+    sends, the right password included, and ``failed()`` after a wrong one.
+
+    With Redis the buckets are Redis's (``limiter``); without, they are kept in the database,
+    in the sign-in's own transaction, so that every worker and node counts the same guesses.
+    """
+
+    session: Session
+    address: str
+    limiter: Limiter | None  # None: the database's buckets
+
+    @property
+    def rate(self) -> Rate:
+        return Rate.parse(get_settings().auth_failure_limit)
+
+    async def allowed(self) -> Decision:
+        return await self._apply(take=False)
+
+    async def failed(self) -> Decision:
+        """Count a wrong sign-in; the decision says whether the address is now throttled."""
+        return await self._apply(take=True)
+
+    async def _apply(self, *, take: bool) -> Decision:
+        key = f"sign-in-failures:{self.address}"
+        if self.limiter is not None:
+            return await (self.limiter.hit if take else self.limiter.peek)(key, self.rate)
+        now = time.time()  # every node's clock: the bucket is shared through the database
+        tat = repository.sign_in_failures_locked(self.session, self.address[:64], now)
+        decision, new_tat = decide(self.rate, now, tat, take=take)
+        if take and decision.allowed:
+            repository.set_sign_in_failures(self.session, self.address[:64], new_tat)
+        return decision

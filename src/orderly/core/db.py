@@ -99,6 +99,7 @@ def sqlalchemy_url(url: str) -> str:
 
 
 _BUSY_TIMEOUT_S = 10
+_CONNECT_TIMEOUT_S = 5
 
 
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
@@ -184,7 +185,11 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
     # No pre-ping: it costs a round trip per request; a connection found dead is discarded by
     # SQLAlchemy when it fails, and recycling keeps idle ones from going stale behind proxies.
-    return create_engine(url, pool_recycle=1800, **sizing)
+    # A server that does not answer (frozen, or its host gone) fails a connection attempt after
+    # a few seconds, answered 503, instead of holding the request for the OS's minutes.
+    return create_engine(
+        url, pool_recycle=1800, connect_args={"connect_timeout": _CONNECT_TIMEOUT_S}, **sizing
+    )
 
 
 @lru_cache(maxsize=8)

@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly.core.http import JSONResponse
+from orderly.core.telemetry import DATABASE_UNAVAILABLE, DEPENDENCY_UP
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,51 @@ class RateLimited(OrderlyError):
     def __init__(self, retry_after: float, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(details=details)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(OrderlyError):
+    """A dependency the request needs cannot be reached now; the client may try again."""
+
+    status_code = 503
+    message = "Service unavailable"
+
+    def __init__(self, retry_after: float = 2, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(details=details)
+        self.retry_after = retry_after
+
+
+# SQLSTATE classes of a database that cannot serve now, rather than of a request it refuses:
+# connection exceptions, insufficient resources, operator intervention (shutdown, restart),
+# and transactions it ended to be run again (deadlock, serialization).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "40")
+_SQLITE_BUSY = ("database is locked", "disk i/o error", "unable to open database")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or cannot serve now (a restart, a
+    lost connection, a full pool, SQLite's lock held too long), as opposed to a bug."""
+    if isinstance(exc, sqlalchemy_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sqlalchemy_exc.OperationalError | sqlalchemy_exc.InterfaceError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return str(sqlstate).startswith(_UNAVAILABLE_SQLSTATES)
+    text = str(exc.orig).lower()
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(message in text for message in _SQLITE_BUSY)
+    return True  # psycopg's own: no SQLSTATE means the server was never reached
+
+
+def unavailable_response() -> JSONResponse:
+    DATABASE_UNAVAILABLE.inc()
+    DEPENDENCY_UP.labels("database").set(0)
+    error = ServiceUnavailable(
+        details={"database": "The database cannot be reached now; try again shortly"}
+    )
+    return error_response(error)
 
 
 class PayloadTooLarge(OrderlyError):
@@ -146,7 +193,7 @@ def error_response(exc: OrderlyError) -> JSONResponse:
     response = envelope(exc.status_code, exc.message, exc.details)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServiceUnavailable):
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
@@ -172,7 +219,22 @@ async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        log.warning(
+            "Database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(getattr(exc, "orig", exc)).strip().splitlines()[:1],
+        )
+        return unavailable_response()
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Raised outside the routes (a middleware's query): still a 503 when the database is away.
+    if database_unavailable(exc):
+        return unavailable_response()
     # The traceback stays in the server's log; the client gets the envelope and its request id.
     request_id = getattr(request.state, "request_id", None)
     log.error(
@@ -190,4 +252,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrderlyError, _handle_orderly_error)
     app.add_exception_handler(RequestValidationError, _handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(sqlalchemy_exc.DBAPIError, _handle_database_error)
+    app.add_exception_handler(sqlalchemy_exc.TimeoutError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)

@@ -6,6 +6,8 @@ number): the theoretical arrival time ``tat`` of the next request at the steady 
 ``now`` is allowed when ``tat + interval - period <= now``; it moves ``tat`` one interval on.
 """
 
+import asyncio
+import logging
 import math
 import re
 import time
@@ -14,6 +16,13 @@ from functools import lru_cache
 from typing import Protocol
 
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from orderly.core.telemetry import DEPENDENCY_UP, LIMITER_FALLBACKS
+
+log = logging.getLogger(__name__)
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -59,7 +68,7 @@ class Decision:
         }
 
 
-def _decide(rate: Rate, now: float, tat: float, *, take: bool) -> tuple[Decision, float]:
+def decide(rate: Rate, now: float, tat: float, *, take: bool) -> tuple[Decision, float]:
     """The decision for a hit at ``now`` on a bucket at ``tat``, and the bucket's new ``tat``."""
     tat = max(tat, now)
     new_tat = tat + rate.interval
@@ -86,22 +95,22 @@ class MemoryLimiter:
         self._tats: dict[str, float] = {}
 
     async def hit(self, key: str, rate: Rate) -> Decision:
-        return self._apply(key, rate, take=True)
+        return self.apply(key, rate, take=True)
 
     async def peek(self, key: str, rate: Rate) -> Decision:
-        return self._apply(key, rate, take=False)
+        return self.apply(key, rate, take=False)
 
-    def _apply(self, key: str, rate: Rate, *, take: bool) -> Decision:
+    def apply(self, key: str, rate: Rate, *, take: bool) -> Decision:
         now = time.monotonic()
         if len(self._tats) > 100_000:  # forget full buckets (their tat has passed)
             self._tats = {k: tat for k, tat in self._tats.items() if tat > now}
-        decision, tat = _decide(rate, now, self._tats.get(key, now), take=take)
+        decision, tat = decide(rate, now, self._tats.get(key, now), take=take)
         if take and decision.allowed:
             self._tats[key] = tat
         return decision
 
 
-# The same rule as ``_decide``, run inside Redis so that the read and the write are one step
+# The same rule as ``decide``, run inside Redis so that the read and the write are one step
 # for every worker and node; the server's clock is everyone's clock.
 _GCRA = """
 local interval, period, take = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
@@ -122,12 +131,33 @@ return {1, '0', tostring(tat - now)}
 
 
 class RedisLimiter:
-    """Buckets in Redis: one limit for every worker process and every node."""
+    """Buckets in Redis: one limit for every worker process and every node.
 
-    def __init__(self, url: str, prefix: str = "orderly:rate:") -> None:
-        self._redis = redis.asyncio.Redis.from_url(url)
+    Redis failing never fails a request. Each call waits at most ``timeout`` for it (no retries);
+    when it does not answer, the buckets of this process answer instead (limits per process, as
+    without Redis) and Redis is left alone for ``cooldown`` seconds before it is asked again, so
+    a dead or frozen Redis costs one short wait per process every few seconds.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "orderly:rate:",
+        *,
+        timeout: float = 0.25,
+        cooldown: float = 5.0,
+    ) -> None:
+        self._redis = redis.asyncio.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),  # the client's default retries for seconds
+        )
         self._script = self._redis.register_script(_GCRA)
         self._prefix = prefix
+        self._timeout, self._cooldown = timeout, cooldown
+        self._fallback = MemoryLimiter()
+        self._resume_at = 0.0  # while the circuit is open: when to ask Redis again
 
     async def hit(self, key: str, rate: Rate) -> Decision:
         return await self._apply(key, rate, take=True)
@@ -135,13 +165,47 @@ class RedisLimiter:
     async def peek(self, key: str, rate: Rate) -> Decision:
         return await self._apply(key, rate, take=False)
 
+    @property
+    def available(self) -> bool:
+        """Whether Redis answered the last time it was asked."""
+        return time.monotonic() >= self._resume_at
+
     async def _apply(self, key: str, rate: Rate, *, take: bool) -> Decision:
-        allowed, retry_after, reset_after = await self._script(
-            keys=[self._prefix + key], args=[rate.interval, rate.period, "1" if take else "0"]
-        )
+        if not self.available:
+            return self._fallback.apply(key, rate, take=take)
+        try:
+            # The socket timeouts bound each read; this bounds the whole call (connect included).
+            async with asyncio.timeout(self._timeout * 2):
+                allowed, retry_after, reset_after = await self._script(
+                    keys=[self._prefix + key],
+                    args=[rate.interval, rate.period, "1" if take else "0"],
+                )
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._open_circuit(exc)
+            return self._fallback.apply(key, rate, take=take)
+        DEPENDENCY_UP.labels("redis").set(1)
         reset = float(reset_after)
         remaining = 0 if not allowed else max(0, int((rate.period - reset) / rate.interval + 1e-9))
         return Decision(bool(allowed), rate.count, remaining, float(retry_after), reset)
+
+    def _open_circuit(self, exc: BaseException) -> None:
+        self._resume_at = time.monotonic() + self._cooldown
+        LIMITER_FALLBACKS.inc()
+        DEPENDENCY_UP.labels("redis").set(0)
+        log.warning(
+            "Redis did not answer the rate limiter (%s); limits are this process's own for"
+            " the next %.0f s",
+            type(exc).__name__ if not str(exc) else exc,
+            self._cooldown,
+        )
+
+    async def check(self) -> bool:
+        """Whether Redis answers a ping now (for /healthz); the circuit is left as it is."""
+        try:
+            async with asyncio.timeout(self._timeout * 2):
+                return bool(await self._redis.ping())
+        except (RedisError, OSError, TimeoutError):
+            return False
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -57,6 +57,21 @@ DATABASE_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 
+DEPENDENCY_UP = Gauge(
+    "orderly_dependency_up",
+    "1 while a dependency answered its last use, 0 after it failed (database, redis).",
+    ["dependency"],
+    multiprocess_mode="min",
+)
+LIMITER_FALLBACKS = Counter(
+    "orderly_rate_limiter_fallbacks_total",
+    "Times Redis did not answer the rate limiter and each process's own limits took over.",
+)
+DATABASE_UNAVAILABLE = Counter(
+    "orderly_database_unavailable_total",
+    "Requests answered 503 because the database could not be reached.",
+)
+
 _UNMATCHED = "unmatched"  # one label for every path no route serves (keeps the series few)
 
 

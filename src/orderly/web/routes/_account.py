@@ -1,16 +1,16 @@
 """Sign-in (throttled per address), sign-out, and the language: chosen by the switch (a
 cookie), the person's setting, or the browser's."""
 
+import math
 import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from orderly.auth import users
-from orderly.core.config import get_settings
 from orderly.core.db import SessionDep
 from orderly.core.errors import Unauthorized
-from orderly.core.ratelimit import Limiter, Rate
+from orderly.core.ratelimit import Limiter, RedisLimiter
 from orderly.web import i18n
 from orderly.web.deps import (
     LANGUAGE_COOKIE,
@@ -43,16 +43,25 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     chosen = language(request)
     if not users.csrf_matches(request.cookies.get(SIGN_IN_CSRF_COOKIE, ""), form.get("csrf")):
         raise forbidden(request, None)
+    limiter: Limiter = request.app.state.limiter
+    throttle = users.SignInThrottle(
+        session,
+        request.client.host if request.client else "",
+        limiter if isinstance(limiter, RedisLimiter) else None,
+    )
+    # Asked first: a throttled address gets 429 whatever it sends, the right password included.
+    decision = await throttle.allowed()
+    throttled = not decision.allowed
     try:
+        if throttled:
+            raise Unauthorized
         cookie, _ = users.sign_in(
             session, form.get("store"), form.get("email"), form.get("password")
         )
     except Unauthorized:
-        # Guessing passwords is throttled per client address, as wrong API tokens are.
-        limiter: Limiter = request.app.state.limiter
-        client = request.client.host if request.client else ""
-        rate = Rate.parse(get_settings().auth_failure_limit)
-        throttled = not (await limiter.hit(f"sign-in-failures:{client}", rate)).allowed
+        if not throttled:
+            decision = await throttle.failed()
+            throttled = not decision.allowed
         token = secrets.token_urlsafe(32)
         refused = render(
             request,
@@ -63,6 +72,8 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
             status_code=429 if throttled else 401,
         )
         refused.set_cookie(SIGN_IN_CSRF_COOKIE, token, **cookie_options(request))
+        if throttled:
+            refused.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
         return refused
     # A new session id at every sign-in: an id planted before it is never promoted.
     response = RedirectResponse("/", status_code=303)
