@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 SERVER_USER = "orderly-test"
@@ -61,9 +62,36 @@ def _run(args: list[str]) -> None:
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
 
 
+@dataclass
+class PostgresServer:
+    """A running test server, with the controls the fault tests use (restart, stop, start)."""
+
+    url: str
+    pg_ctl: list[str]
+    options: str
+    log: Path
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: open connections are ended, the server comes back."""
+        _run([*self.pg_ctl, "-o", self.options, "-l", str(self.log), "-m", "fast", "-w", "restart"])
+
+    def stop(self) -> None:
+        _run([*self.pg_ctl, "-m", "fast", "-w", "stop"])
+
+    def start(self) -> None:
+        _run([*self.pg_ctl, "-o", self.options, "-l", str(self.log), "-w", "start"])
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield a URL for a fresh, empty database on a new server; stop and remove it afterwards."""
+    with running_postgres() as server:
+        yield server.url
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A fresh server with an empty database ``orderly``, stopped and removed afterwards."""
     pg_bin = find_pg_bin()
     prefix = _as_server_user()
     workdir = Path(tempfile.mkdtemp(prefix="orderly-pg-"))
@@ -81,11 +109,17 @@ def postgres_server() -> Iterator[str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     pg_ctl = [*prefix, str(pg_bin / "pg_ctl"), "-D", str(data)]
-    _run([*pg_ctl, "-o", options, "-l", str(workdir / "server.log"), "-w", "start"])
+    server = PostgresServer(
+        url=f"postgresql://postgres@127.0.0.1:{port}/orderly",
+        pg_ctl=pg_ctl,
+        options=options,
+        log=workdir / "server.log",
+    )
+    server.start()
     try:
         address = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
         _run([str(pg_bin / "createdb"), *address, "orderly"])
-        yield f"postgresql://postgres@127.0.0.1:{port}/orderly"
+        yield server
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from orderly.core.config import get_settings
 from tests.conftest import MakeOrder
+from tests.support.server import live_server
 from tests.web.conftest import (
     PASSWORD,
     sign_in,
@@ -55,19 +56,41 @@ class TestThrottling:
     def test_wrong_passwords_from_one_address_are_throttled(
         self, base_url: str, owner: str, five_per_hour: None
     ) -> None:
-        statuses = []
         with httpx.Client(base_url=base_url) as client:
-            for _ in range(8):
-                form = client.get("/sign-in").text
-                token = re.search(r'name="csrf" value="([^"]+)"', form)
-                assert token is not None
-                statuses.append(
-                    client.post(
-                        "/sign-in",
-                        data={"store": "acme", "email": owner, "password": "x", "csrf": token[1]},
-                    ).status_code
-                )
+            statuses = [try_sign_in(client, owner, "x").status_code for _ in range(8)]
         assert statuses == [401] * 5 + [429] * 3
+
+    def test_the_right_password_is_refused_while_the_address_is_throttled(
+        self, base_url: str, owner: str, five_per_hour: None
+    ) -> None:
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(5):
+                assert try_sign_in(client, owner, "x").status_code == 401
+            refused = try_sign_in(client, owner, PASSWORD)
+            assert refused.status_code == 429
+            assert int(refused.headers["Retry-After"]) >= 1
+            assert "orderly_session" not in refused.cookies
+
+    def test_workers_without_redis_share_one_count(
+        self, database_url: str, base_url: str, owner: str, five_per_hour: None
+    ) -> None:
+        """Two servers on one database, as two worker processes (or nodes) are: the guesses
+        made at either count against the address (kept in the database)."""
+        with live_server(database_url) as second:
+            statuses = []
+            for attempt in range(7):
+                with httpx.Client(base_url=base_url if attempt % 2 else second) as client:
+                    statuses.append(try_sign_in(client, owner, "x").status_code)
+        assert statuses == [401] * 5 + [429] * 2
+
+
+def try_sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    form = client.get("/sign-in").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    return client.post(
+        "/sign-in", data={"store": "acme", "email": email, "password": password, "csrf": token[1]}
+    )
 
 
 class TestForgery:
