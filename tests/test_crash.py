@@ -4,8 +4,6 @@ all, and the maintained counts still equal the rows (on SQLite and PostgreSQL)."
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,32 +17,10 @@ from orderly.orders.models import OrderCount, OrderRow
 from tests.conftest import make_token
 from tests.factories import order_payload
 from tests.support.postgres import free_port
+from tests.support.server import serve_process
 
 BATCH = 200
 KILLS = 3
-
-
-def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ORDERLY_DATABASE_URL": database_url}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log.open("ab") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "orderly.cli", "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-            start_new_session=True,  # its own process group: killed whole below
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
 
 
 def _send_batches(base: str, token: str, stop: threading.Event, sent: list[str]) -> None:
@@ -67,7 +43,7 @@ def test_a_killed_server_leaves_whole_batches_and_true_counts(
     rng = random.Random(7)
     for _ in range(KILLS):
         port = free_port()
-        server = _serve(database_url, port, tmp_path / "serve.log")
+        server = serve_process(database_url, port, tmp_path / "serve.log")
         stop = threading.Event()
         sender = threading.Thread(
             target=_send_batches, args=(f"http://127.0.0.1:{port}", token, stop, sent)

@@ -1,8 +1,13 @@
 """Idempotency-Key: a retry answers as the first request did and never writes twice."""
 
+import contextlib
+import os
+import random
+import signal
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,9 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.db import utc_now
+from orderly.core.http import parse_json
 from orderly.idempotency.models import IdempotentRequest
+from tests.conftest import make_token
 from tests.factories import order_payload
-from tests.support.server import live_server
+from tests.support.postgres import free_port
+from tests.support.server import live_server, serve_process
 
 ORDERS = "/api/v1/orders"
 
@@ -184,3 +192,49 @@ class TestAcrossProcessesAndTime:
         assert again.status_code == 201
         assert "Idempotent-Replayed" not in again.headers
         assert _total(api) == 2
+
+
+class TestKilledMidRequest:
+    def test_a_server_killed_between_write_and_answer_leaves_both_or_neither(
+        self, database_url: str, db: Session, tmp_path: Path
+    ) -> None:
+        """kill -9 while a keyed bulk create runs, at a moment drawn anew each time; then the
+        same request again: it is answered 200 (replayed or run now), never 409, and the
+        batch is stored once."""
+        token = make_token(db, "crash-keys")
+        headers = {"Authorization": f"Bearer {token}"}
+        rng = random.Random(11)
+        for attempt in range(3):
+            marker = f"attempt-{attempt}"
+            body = b"[" + b",".join([order_payload(customer_name=marker)] * 300) + b"]"
+            port = free_port()
+            server = serve_process(database_url, port, tmp_path / "serve.log")
+            base = f"http://127.0.0.1:{port}"
+            sender = threading.Thread(target=_send_ignoring_death, args=(base, headers, body))
+            sender.start()
+            time.sleep(rng.uniform(0.05, 0.6))
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+            sender.join(timeout=60)
+
+            port = free_port()
+            server = serve_process(database_url, port, tmp_path / "serve.log")
+            try:
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+                    retry = _post(client, marker, body, f"{ORDERS}/bulk")
+                    assert retry.status_code == 200, retry.text
+                    assert retry.json()["data"]["succeeded"] == 300
+                    found = client.get(ORDERS, params={"search": marker, "limit": 1})
+                    assert found.json()["total_count"] == 300
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+
+
+def _send_ignoring_death(base: str, headers: dict[str, str], body: bytes) -> None:
+    marker = parse_json(body)[0]["customer_name"]
+    with (
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+        contextlib.suppress(httpx.TransportError),  # the server died under it
+    ):
+        _post(client, marker, body, f"{ORDERS}/bulk")

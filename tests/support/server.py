@@ -1,10 +1,15 @@
 """The real app served over real HTTP by uvicorn, in a background thread."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,3 +47,28 @@ def live_server(database_url: str, app: FastAPI | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def serve_process(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``orderly serve`` with one worker in a process group of its own (to kill -9 whole),
+    once it answers ``/healthz``."""
+    env = {**os.environ, "ORDERLY_DATABASE_URL": database_url}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log.open("ab") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "orderly.cli", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ import fcntl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -215,6 +216,16 @@ def transaction(url: str | None = None, *, write: bool) -> Iterator[Session]:
 
 
 T = TypeVar("T")
+# The session of the request's unit of work, while ``Database.request_unit`` holds one.
+_request_unit: ContextVar[Session | None] = ContextVar("orderly_request_unit", default=None)
+
+
+def _in_savepoint(session: Session, work: Callable[[Session], T]) -> T:
+    # A failed piece of work is undone alone, and the unit's transaction stays usable.
+    with session.begin_nested():
+        return work(session)
+
+
 _DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction it chose to end in a deadlock
 _ATTEMPTS = 3
 
@@ -254,11 +265,41 @@ class Database:
                     yield
 
     async def run(self, work: Callable[[Session], T], *, write: bool) -> T:
-        """``work(session)`` in one transaction, after waiting its turn."""
+        """``work(session)`` in one transaction, after waiting its turn; inside a
+        ``request_unit``, in that unit's transaction (a savepoint of it)."""
+        unit = _request_unit.get()
+        if unit is not None:
+            return await self.in_thread(_in_savepoint, unit, work)
         async with self.turn(write=write):
             if self.is_sqlite:
                 return self._run(work, write)
             return await run_in_threadpool(self._run, work, write)
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Blocking database work: in a worker thread on PostgreSQL, inline on SQLite (see the
+        class's docstring)."""
+        if self.is_sqlite:
+            return function(*args)
+        return await run_in_threadpool(function, *args)
+
+    @asynccontextmanager
+    async def request_unit(self) -> AsyncIterator[Session]:
+        """One write transaction for everything a request does inside the block: every ``run``
+        and ``SessionDep`` session uses it (each in a savepoint), and it commits when the block
+        ends normally (rolls back when it raises). The Idempotency-Key middleware keeps its
+        claim, the write and the answer in one, so that a crash leaves all or none of them."""
+        async with self.turn(write=True):
+            unit = transaction(self.url, write=True)
+            session = unit.__enter__()  # no I/O yet: the session connects when first used
+            token = _request_unit.set(session)
+            try:
+                yield session
+            except BaseException as exc:
+                _request_unit.reset(token)
+                await self.in_thread(unit.__exit__, type(exc), exc, exc.__traceback__)
+                raise
+            _request_unit.reset(token)
+            await self.in_thread(unit.__exit__, None, None, None)
 
     def _run(self, work: Callable[[Session], T], write: bool) -> T:
         for attempt in range(_ATTEMPTS):
@@ -290,6 +331,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the endpoint is done. The transaction is entered and left by hand because the endpoint runs
     in between, in another thread."""
     database = await get_database(request)
+    if (within := _request_unit.get()) is not None:
+        savepoint = await database.in_thread(within.begin_nested)
+        try:
+            yield within
+        except BaseException:
+            await database.in_thread(savepoint.rollback)
+            raise
+        await database.in_thread(savepoint.commit)
+        return
     write = request.method not in _READ_METHODS
     async with database.turn(write=write):
         unit = transaction(database.url, write=write)

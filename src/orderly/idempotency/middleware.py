@@ -6,13 +6,14 @@ status and body, as the client receives it. Requests without the header pass str
 """
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly.auth.deps import bearer_of, caller_for
-from orderly.core.db import Database, utc_now
+from orderly.core.db import Database
 from orderly.core.errors import (
     BodyTooLarge,
     OrderlyError,
@@ -58,29 +59,46 @@ class IdempotencyKeys:
 
         method, path = scope["method"], scope["path"]
         fingerprint = service.request_hash(method, path, scope.get("query_string", b""), body)
+        claim = service.Claim(organization.id, key, fingerprint, method, path)
         try:
-            stored = await database.run(
-                lambda s: service.claim(
-                    s, organization.id, key, fingerprint, method, path, utc_now()
-                ),
-                write=True,
-            )
+            answer, replayed = await self._run_once(database, claim, scope, body, receive)
         except OrderlyError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        if stored is not None:
-            await _send_answer(send, stored, replayed=True)
-            return
+        await _send_answer(send, answer, replayed=replayed)
 
-        answer: StoredAnswer | None = None
+    async def _run_once(
+        self,
+        database: Database,
+        claim: "service.Claim",
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+    ) -> tuple[StoredAnswer, bool]:
+        """The answer to send and whether it is a replay. The claim, the request's writes and
+        its answer are one transaction (``request_unit``): a process killed anywhere leaves
+        either all three or none, so a retry either replays or runs the request, never both."""
         try:
-            answer = await _run_buffered(self.app, scope, _replaying(body, receive))
-        finally:
-            # Kept before the client sees it: a retry that follows the answer gets it again.
-            await database.run(
-                lambda s: service.finish(s, organization.id, key, answer), write=True
-            )
-        await _send_answer(send, answer, replayed=False)
+            async with database.request_unit():
+                stored = await database.run(partial(service.claim, wanted=claim), write=True)
+                if stored is not None:
+                    return stored, True
+                answer = await _run_buffered(self.app, scope, _replaying(body, receive))
+                if not service.is_success(answer.status_code):
+                    raise _Refused(answer)  # its writes, if any, are undone with the claim's
+                await database.run(partial(service.finish, wanted=claim, answer=answer), write=True)
+        except _Refused as refused:
+            # Nothing was written; an answer worth replaying (a 404, say) is kept on its own.
+            answer = refused.answer
+            if service.is_kept(answer.status_code):
+                keep = partial(service.keep_refusal, wanted=claim, answer=answer)
+                await database.run(keep, write=True)
+        return answer, False
+
+
+class _Refused(Exception):
+    def __init__(self, answer: StoredAnswer) -> None:
+        self.answer = answer
 
 
 def _takes_keys(method: str, path: str) -> bool:

@@ -3,9 +3,10 @@
 The first request with a key claims it; its answer is stored with the key for 24 hours and a
 retry gets that answer again (status and body) without running anything. The same key with
 another request (method, path or body) is refused with 422; a retry while the first is still
-running gets 409. Answers that refused the request before it did anything (400, 401, 409, 413,
-422, 429) and server errors (whose transaction was rolled back) are not kept: the key is freed
-so that a corrected or later retry runs.
+running waits for it and gets its answer. The claim, the request's writes and its answer are
+one transaction, so a crash leaves all of them or none. Answers that refused the request
+before it did anything (400, 401, 409, 413, 422, 429) and server errors are not kept: the key
+is free so that a corrected or later retry runs; other refusals (404, 412) are kept, alone.
 """
 
 import hashlib
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orderly.core.db import utc_now
 from orderly.core.errors import Conflict, ValidationFailed
 from orderly.idempotency import repository
 from orderly.idempotency.models import IdempotentRequest
@@ -56,43 +58,53 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def claim(
-    session: Session,
-    organization_id: str,
-    key: str,
-    fingerprint: str,
-    method: str,
-    path: str,
-    now: datetime,
-) -> StoredAnswer | None:
-    """Claim ``key`` for this request (``None``: go ahead), or the answer to replay; raises
-    ``KeyReused`` or ``StillRunning``."""
-    existing = repository.get_locked(session, organization_id, key)
+@dataclass(frozen=True)
+class Claim:
+    """A request that carries an Idempotency-Key: whose key, and what request it names."""
+
+    organization_id: str
+    key: str
+    fingerprint: str
+    method: str
+    path: str
+
+    def row(self, now: datetime) -> IdempotentRequest:
+        return IdempotentRequest(
+            organization_id=self.organization_id,
+            key=self.key,
+            request_hash=self.fingerprint,
+            method=self.method,
+            path=self.path[:2048],
+            created=now,
+        )
+
+
+def claim(session: Session, wanted: Claim) -> StoredAnswer | None:
+    """Claim the key for this request (``None``: go ahead), or the answer to replay; raises
+    ``KeyReused`` or ``StillRunning``. The claim is part of the caller's transaction: while it
+    runs, a retry on PostgreSQL waits at the key's row for it to end (on SQLite, for the write
+    lock), then replays its answer, or runs itself if the first wrote nothing."""
+    now = utc_now()
+    existing = repository.get_locked(session, wanted.organization_id, wanted.key)
     if existing is not None and _expired(existing, now):
         session.delete(existing)
         session.flush()
         existing = None
     if existing is None:
-        session.add(
-            IdempotentRequest(
-                organization_id=organization_id,
-                key=key,
-                request_hash=fingerprint,
-                method=method,
-                path=path[:2048],
-                created=now,
-            )
-        )
         try:
-            session.flush()
-        except IntegrityError:  # another request claimed it between our read and insert
-            raise StillRunning(details={"idempotency_key": key}) from None
-        return None
-    if existing.request_hash != fingerprint:
+            with session.begin_nested():
+                session.add(wanted.row(now))
+        except IntegrityError:  # claimed by a request that committed while we waited
+            existing = repository.get_locked(session, wanted.organization_id, wanted.key)
+            if existing is None:
+                raise StillRunning(details={"idempotency_key": wanted.key}) from None
+        else:
+            return None
+    if existing.request_hash != wanted.fingerprint:
         first_use = f"First used for {existing.method} {existing.path}"
         raise KeyReused(details={"idempotency_key": first_use})
-    if existing.status_code is None:
-        raise StillRunning(details={"idempotency_key": key})
+    if existing.status_code is None:  # a claim left by a version that kept it apart
+        raise StillRunning(details={"idempotency_key": wanted.key})
     return StoredAnswer(existing.status_code, dict(existing.headers or {}), existing.body or b"")
 
 
@@ -101,20 +113,38 @@ def _expired(existing: IdempotentRequest, now: datetime) -> bool:
     return age > KEPT_FOR or (existing.status_code is None and age > ABANDONED_AFTER)
 
 
+def is_success(status_code: int) -> bool:
+    return status_code < 400
+
+
 def is_kept(status_code: int) -> bool:
     return status_code < 500 and status_code not in _NOT_KEPT
 
 
-def finish(session: Session, organization_id: str, key: str, answer: StoredAnswer | None) -> None:
-    """Store the first request's answer, or free the key when the answer is not kept."""
-    row = repository.get_locked(session, organization_id, key)
-    if row is None:
-        return
-    if answer is None or not is_kept(answer.status_code):
-        session.delete(row)
-        return
+def _store(row: IdempotentRequest, answer: StoredAnswer) -> None:
     kept = {name: value for name, value in answer.headers.items() if name in REPLAYED_HEADERS}
     row.status_code, row.headers, row.body = answer.status_code, kept, answer.body
+
+
+def finish(session: Session, wanted: Claim, answer: StoredAnswer) -> None:
+    """Store the answer of a request that succeeded, in the transaction that claimed the key."""
+    row = repository.get_locked(session, wanted.organization_id, wanted.key)
+    assert row is not None, "claimed in this transaction"
+    _store(row, answer)
+
+
+def keep_refusal(session: Session, wanted: Claim, answer: StoredAnswer, now: datetime) -> None:
+    """Keep the answer of a request that wrote nothing (its transaction was undone), when a
+    retry should get it again (a 404, say); a retry that claimed the key meanwhile wins."""
+    if repository.get_locked(session, wanted.organization_id, wanted.key) is not None:
+        return
+    row = wanted.row(utc_now())
+    _store(row, answer)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return
 
 
 def prune(session: Session, now: datetime) -> int:
