@@ -1,6 +1,7 @@
 """The FastAPI application."""
 
 import asyncio
+import hmac
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,15 @@ from starlette.staticfiles import StaticFiles
 
 from orderly import __version__
 from orderly.audit.routes import router as audit_router
+from orderly.auth.deps import bearer_of
 from orderly.core.config import get_settings
 from orderly.core.db import Database, DatabaseDep, ping
-from orderly.core.errors import ServiceUnavailable, error_responses, install_error_handlers
+from orderly.core.errors import (
+    ServiceUnavailable,
+    Unauthorized,
+    error_responses,
+    install_error_handlers,
+)
 from orderly.core.http import JSONResponse
 from orderly.core.middleware import BodySizeLimit, SecurityHeaders
 from orderly.core.ratelimit import RedisLimiter, limiter_for
@@ -97,8 +104,14 @@ async def readyz(request: Request, database: DatabaseDep) -> JSONResponse:
 
 
 @health.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    """Prometheus metrics of every worker process (see ``core.telemetry``)."""
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of every worker process (see ``core.telemetry``); with
+    ``ORDERLY_METRICS_TOKEN`` set, only for a scraper that sends it as a bearer token."""
+    expected = get_settings().metrics_token
+    if expected:
+        sent = bearer_of(request.headers.get("authorization"))
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise Unauthorized(details={"authorization": "Send the metrics token as a bearer"})
     return metrics_response()
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from orderly.core.telemetry import JSONFormatter, TextFormatter
-from tests.conftest import MakeOrder
+from tests.conftest import MakeOrder, Setting
 
 ORDERS = "/api/v1/orders"
 
@@ -137,6 +137,23 @@ class TestMetrics:
             base_url, "orderly_webhook_deliveries_total", platform="salla", outcome="unverified"
         )
         assert after - before == 1
+
+
+class TestMetricsToken:
+    def test_with_a_token_set_only_its_bearer_scrapes(
+        self, anonymous: httpx.Client, setting: Setting
+    ) -> None:
+        setting("ORDERLY_METRICS_TOKEN", "scraper-secret")
+        assert anonymous.get("/metrics").status_code == 401
+        wrong = anonymous.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.json()["code"] == 401
+        right = anonymous.get("/metrics", headers={"Authorization": "Bearer scraper-secret"})
+        assert right.status_code == 200
+        assert "orderly_http_requests_total" in right.text
+
+    def test_without_one_it_is_open(self, anonymous: httpx.Client) -> None:
+        assert anonymous.get("/metrics").status_code == 200
 
 
 class TestErrorLines:

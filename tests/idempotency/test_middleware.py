@@ -105,6 +105,15 @@ class TestRefusals:
         assert _post(api, "k", b'{"source": "api"}').status_code == 422
         assert _post(api, "k", order_payload()).status_code == 201
 
+    def test_a_method_no_route_serves_is_405_and_claims_nothing(
+        self, api: httpx.Client, db: Session
+    ) -> None:
+        for _ in range(2):  # the same key again: still 405, never "used with another request"
+            refused = api.delete("/api/v1/integrations", headers={"Idempotency-Key": "k"})
+            assert refused.status_code == 405
+        assert db.scalar(select(func.count()).select_from(IdempotentRequest)) == 0
+        assert _post(api, "k", order_payload()).status_code == 201
+
     def test_without_a_valid_token_it_is_401(self, anonymous: httpx.Client) -> None:
         assert _post(anonymous, "k", order_payload()).status_code == 401
 

@@ -129,3 +129,20 @@ class TestLanguageSetting:
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         page.goto("/")
         expect(page.locator("h1")).to_have_text("الطلبات")  # the browser asks for English
+
+
+class TestRedirects:
+    @pytest.mark.parametrize(
+        "back",
+        ["//evil.example", "/\\evil.example", "/\\/evil.example", "https://evil.example", "/\t/x"],
+    )
+    def test_never_lead_off_the_site(self, base_url: str, back: str) -> None:
+        with httpx.Client(base_url=base_url) as client:
+            answer = client.get("/language", params={"to": "ar", "back": back})
+        assert answer.status_code == 303
+        assert answer.headers["Location"] == "/"
+
+    def test_a_path_of_the_site_is_kept(self, base_url: str) -> None:
+        with httpx.Client(base_url=base_url) as client:
+            answer = client.get("/language", params={"to": "ar", "back": "/orders?status=paid"})
+        assert answer.headers["Location"] == "/orders?status=paid"

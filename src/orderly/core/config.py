@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         default="INFO", description="INFO logs one line per request; WARNING only problems."
     )
 
+    metrics_token: str | None = Field(
+        default=None,
+        description="When set, GET /metrics needs 'Authorization: Bearer <this>' (a scraper's"
+        " secret); default: open, for a port that only the monitoring network reaches.",
+    )
     worker_healthcheck_timeout: int = Field(
         default=30,
         ge=1,

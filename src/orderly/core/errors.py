@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from orderly.core.http import JSONResponse
 from orderly.core.telemetry import DATABASE_UNAVAILABLE, DEPENDENCY_UP
@@ -207,7 +209,7 @@ async def _handle_request_validation(_: Request, exc: Exception) -> JSONResponse
     return envelope(422, "Validation failed", validation_details(errors))
 
 
-async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyTooLarge):
         return envelope(exc.status_code, PayloadTooLarge.message, {"body": exc.detail})
@@ -216,7 +218,24 @@ async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
     response = envelope(exc.status_code, message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only.
+        response.headers["Allow"] = ", ".join(allowed_methods(request.scope))
     return response
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path, asked of the routes themselves
+    (included routers nest theirs)."""
+    routes = scope["app"].router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:

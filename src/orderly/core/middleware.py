@@ -64,6 +64,11 @@ _EVERY_ANSWER = [
     (b"referrer-policy", b"no-referrer"),
 ]
 _DOCS_PAGES = frozenset({"/docs", "/redoc"})
+# Answers that carry no order or customer data, which caches may keep; every other answer
+# (the API, webhooks, the dashboard's pages) says no-store, so that no browser, proxy or CDN
+# keeps customers' names and phones.
+_CACHEABLE = ("/static/", "/docs-assets/", "/openapi.json", "/healthz", "/readyz", "/metrics")
+_NO_STORE = (b"cache-control", b"no-store")
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -85,7 +90,8 @@ def _docs_policy(page: bytes) -> bytes:
 
 
 class SecurityHeaders:
-    """``nosniff``, no framing and no referrer on every answer; the headers a request's
+    """``nosniff``, no framing and no referrer on every answer, ``Cache-Control: no-store`` on
+    every answer that may carry order or customer data; the headers a request's
     handlers left in ``request.state.response_headers`` (rate limit counters, which an endpoint
     that returns its own response cannot set); a strict CSP on /docs and /redoc."""
 
@@ -100,6 +106,7 @@ class SecurityHeaders:
             await self._docs_page(scope, receive, send)
             return
         state = scope.setdefault("state", {})
+        cacheable = scope["path"].startswith(_CACHEABLE)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -107,7 +114,10 @@ class SecurityHeaders:
                     (k.lower().encode(), v.encode())
                     for k, v in state.get("response_headers", {}).items()
                 ]
-                message["headers"] = [*message.get("headers", ()), *_EVERY_ANSWER, *extra]
+                headers = [*message.get("headers", ()), *_EVERY_ANSWER, *extra]
+                if not cacheable and all(name.lower() != b"cache-control" for name, _ in headers):
+                    headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

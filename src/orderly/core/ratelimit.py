@@ -68,11 +68,16 @@ class Decision:
         }
 
 
+_ROUNDING = 1e-6
+
+
 def decide(rate: Rate, now: float, tat: float, *, take: bool) -> tuple[Decision, float]:
     """The decision for a hit at ``now`` on a bucket at ``tat``, and the bucket's new ``tat``."""
     tat = max(tat, now)
     new_tat = tat + rate.interval
-    allow_at = new_tat - rate.period
+    # Within a microsecond counts as on time: ``tat + interval - period`` of a full bucket is
+    # ``now`` give or take the rounding of floats, which refused the first hit on some clocks.
+    allow_at = new_tat - rate.period - _ROUNDING
     if now < allow_at:
         decision = Decision(False, rate.count, 0, allow_at - now, tat - now)
         return decision, tat
@@ -119,7 +124,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
-if now < new_tat - period then
+if now < new_tat - period - 0.000001 then
   return {0, tostring(new_tat - period - now), tostring(tat - now)}
 end
 if take then

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly.auth.deps import bearer_of, caller_for
@@ -34,7 +35,9 @@ class IdempotencyKeys:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _key_of(scope)
-        if key is None:
+        # A request no route serves (a wrong method, an unknown path) is answered as it would be
+        # without a key: its 404 or 405 claims nothing and is kept for no one.
+        if key is None or not _routed(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -103,6 +106,10 @@ class _Refused(Exception):
 
 def _takes_keys(method: str, path: str) -> bool:
     return method in _WRITES and path.startswith("/api/v1/") and not path.startswith(_WEBHOOKS)
+
+
+def _routed(scope: Scope) -> bool:
+    return any(route.matches(scope)[0] == Match.FULL for route in scope["app"].router.routes)
 
 
 def _key_of(scope: Scope) -> str | None:

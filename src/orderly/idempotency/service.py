@@ -5,7 +5,7 @@ retry gets that answer again (status and body) without running anything. The sam
 another request (method, path or body) is refused with 422; a retry while the first is still
 running waits for it and gets its answer. The claim, the request's writes and its answer are
 one transaction, so a crash leaves all of them or none. Answers that refused the request
-before it did anything (400, 401, 409, 413, 422, 429) and server errors are not kept: the key
+before it did anything (400, 401, 405, 409, 413, 422, 429) and server errors are not kept: the key
 is free so that a corrected or later retry runs; other refusals (404, 412) are kept, alone.
 """
 
@@ -25,7 +25,7 @@ KEPT_FOR = timedelta(hours=24)
 # A claim older than this whose request never finished (its process died) is taken over.
 ABANDONED_AFTER = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
-_NOT_KEPT = frozenset({400, 401, 409, 413, 422, 429})
+_NOT_KEPT = frozenset({400, 401, 405, 409, 413, 422, 429})
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
 

@@ -72,8 +72,14 @@ async def read_form(request: Request) -> Form:
 
 def local_path(back: str) -> str:
     """``back`` if it is a path of this site, else ``/``: a link or form must not send a person
-    elsewhere once it is done (an open redirect)."""
-    return back if back.startswith("/") and not back.startswith("//") else "/"
+    elsewhere once it is done (an open redirect). Browsers read a backslash as a slash
+    (``/\\evil.example`` is ``//evil.example``) and drop tabs and newlines, so neither is let
+    through."""
+    if not back.startswith("/") or back.startswith("//"):
+        return "/"
+    if "\\" in back or any(character in back for character in "\t\r\n"):
+        return "/"
+    return back
 
 
 def _signed_in(request: Request, session: SessionDep) -> users.SignedIn | None:
