@@ -2,8 +2,10 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,6 +136,107 @@ class TestVersion:
 
         result = orderly("--version", env=env)
         assert (result.returncode, result.stdout) == (0, f"orderly {__version__}\n")
+
+
+def wait_for_health(base: str, server: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, "serve exited"
+        assert time.monotonic() < deadline, "no answer on /healthz"
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+
+class TestServeFailures:
+    def test_a_port_in_use_is_one_line_naming_it(self, env: dict[str, str], tmp_path: Path) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = orderly("serve", "--port", str(port), env=env)
+        assert result.returncode == 1
+        assert f"127.0.0.1:{port}" in result.stderr
+        assert "--port" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "cli.db").exists()  # refused before anything was made
+
+    @pytest.mark.parametrize(
+        ("url", "said"),
+        [
+            ("nonsense", "Not a database URL"),
+            ("mysql://db/orders", "Orderly runs on SQLite or PostgreSQL"),
+        ],
+    )
+    def test_a_database_url_it_cannot_use_is_one_line(self, url: str, said: str) -> None:
+        result = orderly("migrate", env={**os.environ, "ORDERLY_DATABASE_URL": url})
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"ORDERLY_DATABASE_URL: {said}"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    def test_help_shows_no_type_for_flags(self, env: dict[str, str]) -> None:
+        shown = orderly("export", "--help", env={**env, "COLUMNS": "200"}).stdout
+        assert "--bom" in shown
+        assert "<bool>" not in shown
+
+    def test_survives_workers_that_start_slowly(self, env: dict[str, str], tmp_path: Path) -> None:
+        """Workers whose start takes 7 s (a loaded machine): uvicorn's own 5 s health check
+        killed such workers in a loop; serve's default waits 30 s."""
+        slow = tmp_path / "slow"
+        slow.mkdir()
+        (slow / "sitecustomize.py").write_text(
+            "import sys, time\n"
+            "if '--multiprocessing-fork' in sys.argv:  # uvicorn's spawned workers only\n"
+            "    time.sleep(7)\n"
+        )
+        settings = {**env, "PYTHONPATH": f"{slow}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+        settings.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        port, log = free_port(), tmp_path / "serve.log"
+        with log.open("w") as stderr:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "orderly.cli",
+                    "serve",
+                    "--workers",
+                    "2",
+                    "--port",
+                    f"{port}",
+                ],
+                env=settings,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        try:
+            wait_for_health(f"http://127.0.0.1:{port}", server, 60)
+            time.sleep(1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        said = log.read_text()
+        assert "died" not in said, said
+        assert said.count("Started server process") == 2, said  # no worker was replaced
+
+    def test_its_metrics_folder_goes_when_it_stops(self, env: dict[str, str]) -> None:
+        settings = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "orderly.cli", "serve", "--port", str(port), "--workers", "1"],
+            env=settings,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_health(f"http://127.0.0.1:{port}", server, 60)
+            mine = list(Path(tempfile.gettempdir()).glob(f"orderly-metrics-{server.pid}-*"))
+            assert len(mine) == 1
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        assert not mine[0].exists()
 
 
 class TestServe:

@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -151,6 +152,10 @@ def serve(
         telemetry.remove_abandoned_metrics_folders()
         metrics_folder = telemetry.new_metrics_folder()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder)
+        # uvicorn raises the signal that stopped it again once it has shut down; with the
+        # default handler that would end the process before the folder is removed.
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, _exit_on)
     try:
         uvicorn.run(
             "orderly.app:create_app",
@@ -167,6 +172,10 @@ def serve(
     finally:
         if metrics_folder is not None:
             shutil.rmtree(metrics_folder, ignore_errors=True)
+
+
+def _exit_on(signum: int, _: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _refuse_a_taken_port(host: str, port: int) -> None:
