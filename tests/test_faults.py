@@ -218,7 +218,7 @@ class TestPostgresAway:
                     ready, health = client.get("/readyz"), client.get("/healthz")
                     assert ready.status_code == 503
                     assert int(ready.headers["Retry-After"]) >= 1
-                    assert ready.json()["checks"]["database"] == "down"
+                    assert ready.json()["details"]["database"] == "down"
                     assert health.status_code == 200
                     assert health.json()["checks"]["database"] == "down"
                     refused = client.get(ORDERS, headers=auth_header(token))

@@ -89,18 +89,14 @@ async def healthz(request: Request, database: DatabaseDep) -> JSONResponse:
     return JSONResponse(_health(await _checks(request, database)))
 
 
-@health.get(
-    "/readyz",
-    response_model=Health,
-    responses=error_responses(ServiceUnavailable) | {503: {"model": Health}},
-)
+@health.get("/readyz", response_model=Health, responses=error_responses(ServiceUnavailable))
 async def readyz(request: Request, database: DatabaseDep) -> JSONResponse:
     """Readiness for a load balancer: 503 while the database cannot be reached (a Redis that is
     down only makes rate limits per process, so it does not take the server out)."""
     checks = await _checks(request, database)
-    ready = checks["database"] == "ok"
-    headers = {} if ready else {"Retry-After": "2"}
-    return JSONResponse(_health(checks), status_code=200 if ready else 503, headers=headers)
+    if checks["database"] != "ok":
+        raise ServiceUnavailable(details=checks)
+    return JSONResponse(_health(checks))
 
 
 @health.get("/metrics", include_in_schema=False)

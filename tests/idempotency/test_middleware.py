@@ -105,6 +105,13 @@ class TestRefusals:
         assert _post(api, "k", b'{"source": "api"}').status_code == 422
         assert _post(api, "k", order_payload()).status_code == 201
 
+    def test_a_404_is_kept_and_replayed(self, api: httpx.Client) -> None:
+        first = api.delete(f"{ORDERS}/rnosuchorder00000", headers={"Idempotency-Key": "gone"})
+        again = api.delete(f"{ORDERS}/rnosuchorder00000", headers={"Idempotency-Key": "gone"})
+        assert first.status_code == again.status_code == 404
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.content == first.content
+
     def test_a_method_no_route_serves_is_405_and_claims_nothing(
         self, api: httpx.Client, db: Session
     ) -> None:

@@ -1,8 +1,8 @@
 """Recording and reading the audit trail.
 
-Recorded where every write of an order passes (``orders.repository``: the inserts, status
-changes, deletions, and the ORM flush of replaced or ingested orders), in the write's own
-transaction: a change and its record commit together or not at all.
+Recorded by the one write path of orders (``orders/repository/_writes.py``: inserts, status
+changes, revisions, deletions), in the write's own transaction: a change and its record commit
+together or not at all.
 """
 
 from collections.abc import Iterable

@@ -84,11 +84,12 @@ class WebSession(Base):
 
 
 class SignInFailures(Base):
-    """Wrong sign-ins per client address, as a token bucket (GCRA's one number, ``tat``: when
-    the bucket would be full again), so that every worker and node counts the same guesses
-    when there is no Redis. Not a tenant's table: an address guesses at any store."""
+    """Wrong sign-ins at a store per client address, as a token bucket (GCRA's one number,
+    ``tat``: when the bucket would be full again), so that every worker and node counts the same
+    guesses when there is no Redis. Sign-ins naming no known store share the key ``-``."""
 
     __tablename__ = "sign_in_failures"
 
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     tat: Mapped[float] = mapped_column(Float)

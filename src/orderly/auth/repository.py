@@ -54,22 +54,31 @@ def find_token_by_id(
     return session.scalars(query).one_or_none()
 
 
-def sign_in_failures_locked(session: Session, address: str, now: float) -> float:
-    """The address's bucket (``tat``), made when new and locked until the transaction ends, so
-    that concurrent sign-ins from one address take their turns (SQLite: the write lock)."""
+def sign_in_failures_locked(
+    session: Session, organization_id: str, address: str, now: float
+) -> float:
+    """The address's bucket at a store (``tat``), made when new and locked until the
+    transaction ends, so that concurrent sign-ins from one address take their turns (SQLite:
+    the write lock)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(SignInFailures).values(address=address, tat=now).on_conflict_do_nothing()
+        insert(SignInFailures)
+        .values(organization_id=organization_id, address=address, tat=now)
+        .on_conflict_do_nothing()
     )
-    query = select(SignInFailures.tat).where(SignInFailures.address == address).with_for_update()
+    query = (
+        select(SignInFailures.tat)
+        .where(SignInFailures.organization_id == organization_id, SignInFailures.address == address)
+        .with_for_update()
+    )
     return float(session.scalars(query).one())
 
 
-def set_sign_in_failures(session: Session, address: str, tat: float) -> None:
+def set_sign_in_failures(session: Session, organization_id: str, address: str, tat: float) -> None:
     session.execute(
         SignInFailures.__table__.update()  # type: ignore[attr-defined]
-        .where(SignInFailures.address == address)
+        .where(SignInFailures.organization_id == organization_id, SignInFailures.address == address)
         .values(tat=tat)
     )
 

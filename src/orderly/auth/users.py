@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -37,6 +38,13 @@ _SESSION_PREFIX, _SESSION_SECRET_LENGTH = "ses", 40
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that the answer takes as long either way.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+_NO_STORE = "-"  # the throttle's key for sign-ins naming no known store
+
+
+def _slug(store: str) -> str:
+    return store.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ def create_user(
 def sign_in(session: Session, slug: str, email: str, password: str) -> tuple[str, SignedIn]:
     """A new session for the person (its cookie value and who it is), or ``Unauthorized``."""
     refused = Unauthorized("Wrong store, e-mail or password")
-    organization = repository.get_organization_by_slug(session, slug.strip().lower())
+    organization = repository.get_organization_by_slug(session, _slug(slug))
     user = None
     if organization is not None:
         user = session.scalars(
@@ -206,7 +214,8 @@ def prune_sessions(session: Session, now: datetime) -> int:
 
 @dataclass
 class SignInThrottle:
-    """Wrong sign-ins per client address (``ORDERLY_AUTH_FAILURE_LIMIT``). The dashboard asks
+    """Wrong sign-ins at a store per client address (``ORDERLY_AUTH_FAILURE_LIMIT``); those
+    naming no known store count together. The dashboard asks
     ``allowed()`` before it checks a password, so a throttled address gets 429 whatever it
     sends, the right password included, and ``failed()`` after a wrong one.
 
@@ -215,8 +224,14 @@ class SignInThrottle:
     """
 
     session: Session
+    store: str  # the slug the form names
     address: str
     limiter: Limiter | None  # None: the database's buckets
+
+    @cached_property
+    def organization_id(self) -> str:
+        organization = repository.get_organization_by_slug(self.session, _slug(self.store))
+        return organization.id if organization is not None else _NO_STORE
 
     @property
     def rate(self) -> Rate:
@@ -230,12 +245,13 @@ class SignInThrottle:
         return await self._apply(take=True)
 
     async def _apply(self, *, take: bool) -> Decision:
-        key = f"sign-in-failures:{self.address}"
+        organization_id, address = self.organization_id, self.address[:64]
         if self.limiter is not None:
+            key = f"sign-in-failures:{organization_id}:{address}"
             return await (self.limiter.hit if take else self.limiter.peek)(key, self.rate)
         now = time.time()  # every node's clock: the bucket is shared through the database
-        tat = repository.sign_in_failures_locked(self.session, self.address[:64], now)
+        tat = repository.sign_in_failures_locked(self.session, organization_id, address, now)
         decision, new_tat = decide(self.rate, now, tat, take=take)
         if take and decision.allowed:
-            repository.set_sign_in_failures(self.session, self.address[:64], new_tat)
+            repository.set_sign_in_failures(self.session, organization_id, address, new_tat)
         return decision

@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -53,11 +52,6 @@ def _whole_number(value: Any) -> Any:
 
 QueryInt = Annotated[int, BeforeValidator(_whole_number)]
 """An integer query parameter."""
-
-
-def format_timestamp(value: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, as the API writes times."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _exact_decimal(value: Any) -> Any:

@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from orderly.core import money
 from orderly.export import formats
+from orderly.export import repository as export_repository
 from orderly.export.columns import Column, Shape
 from orderly.export.formats import Format
-from orderly.orders import documents, repository
-from orderly.orders.documents import FIXED, money_text, time_text
+from orderly.orders import documents, plain, repository
 from orderly.orders.filters import OrderFilters
-from orderly.orders.models import OrderRow
+from orderly.orders.plain import FIXED, money_text, time_text
 
 BATCH_SIZE = 2000
-_MONEY = documents.MONEY_FIELDS
+_MONEY = plain.MONEY
 _LINE_VALUES: dict[str, Callable[[Any, int], Any]] = {
     "line_number": lambda item, places: item.position + 1,
     "product_id": lambda item, places: item.product_id,
@@ -51,8 +51,7 @@ def count(session: Session, plan: ExportPlan) -> int:
     return repository.count_orders(session, plan.organization_id, plan.filters)
 
 
-# What an order row carries: every order column but search_text, which is internal.
-_ORDER_FIELDS = tuple(c.key for c in OrderRow.__table__.columns if c.key != "search_text")
+_ORDER_FIELDS = plain.SHOWN  # what an order row can carry
 
 
 def _batches(
@@ -72,7 +71,7 @@ def _order_values(order: Row[Any], places: int) -> dict[str, Any]:
     for name in _MONEY:
         if name in values:
             values[name] = money_text(values[name], places)
-    for name in ("created", "updated"):
+    for name in plain.TIMES:
         if name in values:
             values[name] = time_text(values[name])
     return values
@@ -129,7 +128,7 @@ def _plain_rows(
     """The common case, one row per order of plain order columns, kept to a tight loop."""
     fields = [*names, "currency"]  # the currency sets each row's money precision
     money_at = [i for i, n in enumerate(names) if n in _MONEY]
-    times_at = [i for i, n in enumerate(names) if n in ("created", "updated")]
+    times_at = [i for i, n in enumerate(names) if n in plain.TIMES]
     json_at = [i for i, n in enumerate(names) if n == "meta"]
     places_of = money.currency_places
     for orders in _batches(session, plan.organization_id, plan.filters, fields):
@@ -201,7 +200,9 @@ def _copied_csv(
     done = -1  # the first row is the header
     names = [c.name for c in plan.columns]
     pending: list[bytes] = []
-    for line in repository.copy_orders_csv(session, plan.organization_id, plan.filters, names):
+    for line in export_repository.copy_orders_csv(
+        session, plan.organization_id, plan.filters, names
+    ):
         # COPY ends rows with LF; RFC 4180 (and the Python writer) with CRLF.
         pending.append(line[:-1] + b"\r\n" if line.endswith(b"\n") else line)
         done += 1

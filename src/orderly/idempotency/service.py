@@ -133,7 +133,7 @@ def finish(session: Session, wanted: Claim, answer: StoredAnswer) -> None:
     _store(row, answer)
 
 
-def keep_refusal(session: Session, wanted: Claim, answer: StoredAnswer, now: datetime) -> None:
+def keep_refusal(session: Session, wanted: Claim, answer: StoredAnswer) -> None:
     """Keep the answer of a request that wrote nothing (its transaction was undone), when a
     retry should get it again (a 404, say); a retry that claimed the key meanwhile wins."""
     if repository.get_locked(session, wanted.organization_id, wanted.key) is not None:

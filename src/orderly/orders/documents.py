@@ -6,11 +6,11 @@ declared ``Order`` / ``OrderDetail`` schemas, in their order (a test validates a
 them): money in the currency's precision as exact JSON numbers (never through a binary float),
 times in ISO 8601 UTC with ``Z``.
 
-Rows come from ``repository`` in their plain form: money as integer 10^-4 units, times as
-"YYYY-MM-DD HH:MM:SS.ffffff" UTC text, statuses as strings.
+Rows come from ``repository`` in their plain form (``plain``): money as integer 10^-4 units,
+times as "YYYY-MM-DD HH:MM:SS.ffffff" UTC text, statuses as strings.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,43 +19,15 @@ from sqlalchemy.orm import Session
 
 from orderly.core import money
 from orderly.core.http import dump_json
-from orderly.orders import repository
+from orderly.orders import plain, repository
 from orderly.orders.models import LineItemRow, StatusChange
-from orderly.orders.schemas import OrderDetail
+from orderly.orders.plain import money_text, time_text
 
-MONEY_FIELDS = ("subtotal", "discount", "tax", "delivery_fee", "total_amount")
-# Every order column a document is made from (search_text is internal).
-ORDER_COLUMNS = tuple(
-    name
-    for name in repository.ORDER_COLUMN_NAMES
-    if name in OrderDetail.model_fields or name == "currency"
-)
+MONEY_FIELDS = plain.MONEY
+# Every order column a document is made from.
+ORDER_COLUMNS = plain.SHOWN
 
 RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
-
-
-def _fixed(places: int) -> Callable[[int], str]:
-    scale = 10 ** (4 - places)
-    if places == 0:
-        return lambda units: str(units // 10_000)
-    pattern = f"{{}}.{{:0{places}d}}"
-    return lambda units: pattern.format(units // 10_000, units % 10_000 // scale)
-
-
-FIXED = {places: _fixed(places) for places in range(5)}
-
-
-def money_text(units: int, places: int) -> str:
-    """Stored units (10^-4) as a plain decimal with the currency's places: 456500, 2 → 45.65."""
-    if units < 0:
-        return "-" + FIXED[places](-units)
-    return FIXED[places](units)
-
-
-def time_text(value: str) -> str:
-    """ISO 8601 UTC with Z (as the API writes times), from "YYYY-MM-DD HH:MM:SS.ffffff" UTC."""
-    fraction = value[20:26]
-    return f"{value[:10]}T{value[11:19]}{'' if fraction.strip('0') == '' else '.' + fraction}Z"
 
 
 # Rows are read by position: a SQLAlchemy row's attribute access costs more than building the

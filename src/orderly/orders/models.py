@@ -1,6 +1,6 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -49,10 +49,6 @@ class OrderRow(Base):
         Index(None, "organization_id", "total_amount", "id"),
         Index(None, "organization_id", "customer_name", "id"),
     )
-
-    # Not a column: who changes this order in the unit of work at hand when it is not whoever
-    # the unit runs for (a platform's connection, in a batch of many); read by the audit trail.
-    audit_actor = cast("str | None", None)
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     id: Mapped[str] = mapped_column(String(17), primary_key=True)

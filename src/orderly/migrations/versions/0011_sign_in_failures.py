@@ -1,4 +1,4 @@
-"""Wrong sign-ins per client address, shared by every worker and node without Redis.
+"""Wrong sign-ins at a store per client address, shared by every worker and node without Redis.
 
 Revision ID: 0011
 Revises: 0010
@@ -18,9 +18,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "sign_in_failures",
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("tat", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("address", name=op.f("pk_sign_in_failures")),
+        sa.PrimaryKeyConstraint("organization_id", "address", name=op.f("pk_sign_in_failures")),
     )
 
 

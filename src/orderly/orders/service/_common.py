@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from orderly.core.errors import (
@@ -11,6 +12,7 @@ from orderly.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from orderly.orders import plain
 
 MAX_BULK_ITEMS = 1000
 
@@ -36,15 +38,16 @@ class OrderChanged(PreconditionFailed):
     message = "The order has changed since it was read"
 
 
-def etag(updated: str) -> str:
+def etag(updated: str | datetime) -> str:
     """An order's entity tag: its ``updated`` time as the API writes it. Every write that
     changes what ``GET /orders/{id}`` shows moves ``updated``, so equal tags mean equal orders."""
-    return f'"{updated}"'
+    return plain.etag(updated)
 
 
-def check_if_match(if_match: str | None, updated: str) -> None:
+def check_if_match(if_match: str | None, updated: str | datetime) -> None:
     """``If-Match`` (RFC 9110, strong comparison): ``*`` or a list of tags, one of which must be
-    the order's; a weak tag (``W/"…"``) never matches. No header: no condition."""
+    the order's; a weak tag (``W/"…"``) never matches. No header: no condition. ``updated``
+    in any form ``plain.etag`` reads."""
     if if_match is None:
         return
     tags = {tag.strip() for tag in if_match.split(",")}

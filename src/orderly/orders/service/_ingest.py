@@ -22,10 +22,11 @@ from orderly.orders.schemas import (
 from orderly.orders.service._content import prepare_content
 from orderly.orders.service._orders import (
     NewOrder,
-    apply_changes,
+    changed_columns,
+    history_changes,
     insert,
     new_order,
-    replace_line_items,
+    status_columns,
 )
 from orderly.orders.statuses import StatusField
 
@@ -98,21 +99,14 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
                 raise
     if platform_updated and order.source_updated and platform_updated < order.source_updated:
         return Ingested(order.id, IngestOutcome.STALE)
-    order.audit_actor = request.actor  # read by the audit trail when the changes flush
 
     now = utc_now()
     content = prepare_content(organization, data, ingested=True, phone_region=phone_region)
     columns = {**content.columns, "meta": {**order.meta, **content.columns["meta"]}}
     if data.created is not None:
         columns["created"] = data.created
-    changed = False
-    for name, value in columns.items():
-        if getattr(order, name) != value:
-            setattr(order, name, value)
-            changed = True
-    if _line_values(order.products) != _line_values(content.line_items):
-        replace_line_items(session, order, content.line_items)
-        changed = True
+    changed = changed_columns(order, columns)
+    lines_changed = _line_values(order.products) != _line_values(content.line_items)
     changes = [
         (status_field, str(current), str(new_value))
         for status_field in StatusField
@@ -120,15 +114,25 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
         and (new_value := getattr(data, status_field.value))
         != (current := getattr(order, status_field.value))
     ]
-    apply_changes(order, changes, change_source, now)
+    touched = bool(changed) or lines_changed or bool(changes)
+    changed.update(status_columns(changes))
+    if touched:
+        changed["updated"] = now
     if platform_updated and (
         order.source_updated is None or platform_updated > order.source_updated
     ):
-        order.source_updated = platform_updated
-    if changed:
-        order.updated = now
-    session.flush()
-    outcome = IngestOutcome.UPDATED if changed or changes else IngestOutcome.UNCHANGED
+        changed["source_updated"] = platform_updated
+    revision = repository.Revision(
+        order_id=order.id,
+        before=repository.count_key(order),
+        columns=changed,
+        status_changes=history_changes(changes),
+        line_items=content.line_items if lines_changed else None,
+        history_source=change_source,
+        actor=request.actor,
+    )
+    repository.revise(session, organization.id, revision, at=now)
+    outcome = IngestOutcome.UPDATED if touched else IngestOutcome.UNCHANGED
     return Ingested(order.id, outcome)
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,18 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
-from orderly.core import money
 from orderly.core.db import utc_now
 from orderly.core.errors import (
     OrderlyError,
     ValidationFailed,
     validation_details,
 )
-from orderly.core.http import format_timestamp
 from orderly.core.ids import is_order_id, new_order_id
-from orderly.orders import documents, repository
+from orderly.orders import documents, plain, repository
 from orderly.orders.filters import ListQuery, Position
-from orderly.orders.models import LineItemRow, OrderRow, StatusChange
+from orderly.orders.models import OrderRow
 from orderly.orders.schemas import (
     BulkStatusItem,
     OrderCreate,
@@ -65,27 +63,17 @@ def planned_changes(
     return changes
 
 
-def apply_changes(
-    order: OrderRow, changes: list[tuple[StatusField, str, str]], source: str, now: datetime
-) -> None:
-    seq = len(order.status_history)
-    for status_field, old, new in changes:
-        setattr(order, status_field.value, new)
-        seq += 1
-        order.status_history.append(
-            StatusChange(
-                organization_id=order.organization_id,
-                order_id=order.id,
-                seq=seq,
-                field=status_field.value,
-                from_value=old,
-                to_value=new,
-                at=now,
-                source=source,
-            )
-        )
-    if changes:
-        order.updated = now
+def changed_columns(order: OrderRow, columns: dict[str, Any]) -> dict[str, Any]:
+    """The ``columns`` whose values differ from what ``order`` holds (as read under lock)."""
+    return {name: value for name, value in columns.items() if getattr(order, name) != value}
+
+
+def status_columns(changes: Sequence[tuple[StatusField, str, str]]) -> dict[str, str]:
+    return {status_field.value: new for status_field, _, new in changes}
+
+
+def history_changes(changes: Sequence[tuple[StatusField, str, str]]) -> list[repository.Change]:
+    return [(status_field.value, old, new) for status_field, old, new in changes]
 
 
 @dataclass
@@ -271,16 +259,6 @@ class OrderPage:
     next: Position | None  # where the next page starts, when there is one
 
 
-def _sort_value(row: Any, sort_field: str) -> Any:
-    """The value a keyset cursor holds, from a plain row (see ``repository._raw``)."""
-    value = getattr(row, sort_field)
-    if sort_field in ("created", "updated"):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    if sort_field == "total_amount":
-        return money.from_storage(value)
-    return value
-
-
 def list_orders(session: Session, organization: Organization, query: ListQuery) -> OrderPage:
     after = query.after
     offset = 0 if after is not None else (query.page - 1) * query.limit
@@ -299,7 +277,9 @@ def list_orders(session: Session, organization: Organization, query: ListQuery) 
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
-        position = Position(sort=query.sort, value=_sort_value(last, query.sort_field), id=last.id)
+        position = Position(
+            sort=query.sort, value=plain.cursor_value(last, query.sort_field), id=last.id
+        )
     page = documents.build(session, organization.id, rows, history=False)
     return OrderPage(orders=page, total=total, next=position)
 
@@ -309,16 +289,6 @@ def counts_by_status(session: Session, organization: Organization) -> dict[str, 
     counts = repository.counts_by_status(session, organization.id)
     by_status = {status.value: counts.get(status.value, 0) for status in OrderStatus}
     return {"": sum(by_status.values()), **by_status}
-
-
-def replace_line_items(session: Session, order: OrderRow, line_items: list[dict[str, Any]]) -> None:
-    # Line items are keyed by position: drop the old rows before the new ones take their keys.
-    order.products.clear()
-    session.flush()
-    order.products.extend(
-        LineItemRow(organization_id=order.organization_id, order_id=order.id, **item)
-        for item in line_items
-    )
 
 
 def replace_order(
@@ -334,7 +304,7 @@ def replace_order(
     )
     if order is None:
         raise OrderNotFound(details={"id": order_id})
-    check_if_match(if_match, format_timestamp(order.updated))
+    check_if_match(if_match, order.updated)
     changes = planned_changes(order, data)
     content = prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
@@ -342,14 +312,18 @@ def replace_order(
         refuse_duplicate(session, organization, key)
 
     now = utc_now()
-    for name, value in content.columns.items():
-        setattr(order, name, value)
+    columns = {**content.columns, **status_columns(changes)}
     if data.created is not None:
-        order.created = data.created
-    replace_line_items(session, order, content.line_items)
-    apply_changes(order, changes, SOURCE_API, now)
-    order.updated = now
-    session.flush()
+        columns["created"] = data.created
+    revision = repository.Revision(
+        order_id=order.id,
+        before=repository.count_key(order),
+        columns={**changed_columns(order, columns), "updated": now},
+        status_changes=history_changes(changes),
+        line_items=content.line_items,  # replaced whole, as PUT says
+        history_source=SOURCE_API,
+    )
+    repository.revise(session, organization.id, revision, at=now)
     return order_id
 
 
@@ -393,7 +367,7 @@ def change_status(
     current = _locked_states(session, organization, [order_id]).get(order_id)
     if current is None:
         raise OrderNotFound(details={"id": order_id})
-    check_if_match(if_match, documents.time_text(current.updated))
+    check_if_match(if_match, current.updated)
     plan = _status_plan(current, data)
     repository.change_statuses(session, organization.id, [plan], source=change_source, at=utc_now())
     return order_id
@@ -427,8 +401,8 @@ def bulk_change_status(
         if current is None:
             outcome.errors[order_id] = OrderNotFound.message
             continue
-        if item.updated is not None and item.updated != _sort_value(current, "updated"):
-            changed = OrderChanged(details={"updated": documents.time_text(current.updated)})
+        if item.updated is not None and item.updated != plain.cursor_value(current, "updated"):
+            changed = OrderChanged(details={"updated": plain.time_text(current.updated)})
             outcome.errors[order_id] = describe_error(changed)
             continue
         try:
@@ -448,7 +422,7 @@ def delete_order(
         current = _locked_states(session, organization, [order_id]).get(order_id)
         if current is None:
             raise OrderNotFound(details={"id": order_id})
-        check_if_match(if_match, documents.time_text(current.updated))
+        check_if_match(if_match, current.updated)
     if not is_order_id(order_id) or not repository.delete_orders(
         session, organization.id, [order_id]
     ):

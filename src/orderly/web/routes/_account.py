@@ -46,6 +46,7 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     limiter: Limiter = request.app.state.limiter
     throttle = users.SignInThrottle(
         session,
+        form.get("store"),
         request.client.host if request.client else "",
         limiter if isinstance(limiter, RedisLimiter) else None,
     )

@@ -1,0 +1,66 @@
+"""Every query on orders, line items, status history and their counts, by concern:
+
+- ``_queries``: the list filters as SQL, keyset pages, plain rows, lookups (reading);
+- ``_counts``: the maintained counts;
+- ``_writes``: the one write path (rows, history, counts and audit of every write).
+
+The CSV that PostgreSQL writes itself (COPY) is the export's (``export/repository.py``).
+"""
+
+from orderly.orders.repository._counts import CountKey, adjust_counts, count_key
+from orderly.orders.repository._queries import (
+    Filtered,
+    child_rows,
+    count_orders,
+    counts_by_status,
+    dialect_of,
+    filtered,
+    find_by_external_id,
+    find_by_external_ids,
+    get_order,
+    list_order_rows,
+    order_rows,
+    ordering,
+    stream_order_rows,
+    table,
+    where,
+)
+from orderly.orders.repository._writes import (
+    STATUS_COLUMNS,
+    Change,
+    Revision,
+    StatusPlan,
+    change_statuses,
+    delete_orders,
+    insert_orders,
+    revise,
+)
+
+__all__ = [
+    "STATUS_COLUMNS",
+    "Change",
+    "CountKey",
+    "Filtered",
+    "Revision",
+    "StatusPlan",
+    "adjust_counts",
+    "change_statuses",
+    "child_rows",
+    "count_key",
+    "count_orders",
+    "counts_by_status",
+    "delete_orders",
+    "dialect_of",
+    "filtered",
+    "find_by_external_id",
+    "find_by_external_ids",
+    "get_order",
+    "insert_orders",
+    "list_order_rows",
+    "order_rows",
+    "ordering",
+    "revise",
+    "stream_order_rows",
+    "table",
+    "where",
+]
