@@ -135,7 +135,7 @@ def import_file(
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
     outcome = ImportOutcome()
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], int] = {}  # external ids by the row that named them first
     for batch in _batches(path):
         readable = []
         for row, record in batch:

@@ -19,15 +19,10 @@ from orderly.orders.models import LineItemRow
 from orderly.orders.schemas import (
     OrderImport,
 )
+from orderly.orders.service import _intake
 from orderly.orders.service._content import prepare_content
-from orderly.orders.service._orders import (
-    NewOrder,
-    changed_columns,
-    history_changes,
-    insert,
-    new_order,
-    status_columns,
-)
+from orderly.orders.service._intake import NewOrder, insert, new_order
+from orderly.orders.service._orders import changed_columns, history_changes, status_columns
 from orderly.orders.statuses import StatusField
 
 
@@ -143,30 +138,23 @@ def ingest_orders(
     inserted together (three statements for all), the others upserted one by one. A request
     that cannot be taken gets its error in its place; the others go on."""
     results: list[Ingested | OrderlyError | None] = [None] * len(requests)
-    existing = repository.find_by_external_ids(session, organization.id, [r.key for r in requests])
     now = utc_now()
     fresh: dict[int, NewOrder] = {}
-    one_by_one: list[int] = []
     for index, request in enumerate(requests):
-        if request.key in existing:
-            one_by_one.append(index)  # also a later event of an order new in this batch
-            continue
         try:
-            new = _new_ingested(organization, request, now)
+            fresh[index] = _new_ingested(organization, request, now)
         except OrderlyError as exc:
             results[index] = exc
-            continue
-        fresh[index] = new
-        existing[request.key] = new.row["id"]
-    try:
-        with session.begin_nested():
-            insert(session, list(fresh.values()))
-        for index, new in fresh.items():
-            results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
-    except IntegrityError:
-        # Another writer took some of these external ids meanwhile: each finds its order.
-        one_by_one = sorted(one_by_one + list(fresh))
-    for index in one_by_one:
+    sorted_out = _intake.sort_out(session, organization.id, fresh)
+    # Known orders, later events of an order new in this batch, and orders another writer took
+    # meanwhile are brought up to date one by one, in the order they came.
+    one_by_one = [*sorted_out.existing, *sorted_out.repeated]
+    for index in _intake.insert_together(session, sorted_out.new):
+        del sorted_out.new[index]
+        one_by_one.append(index)
+    for index, new in sorted_out.new.items():
+        results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
+    for index in sorted(one_by_one):
         try:
             results[index] = ingest_order(session, organization, requests[index])
         except OrderlyError as exc:

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,21 +12,20 @@ from sqlalchemy.orm import Session
 from orderly.auth.models import Organization
 from orderly.core.db import utc_now
 from orderly.core.errors import (
-    OrderlyError,
     ValidationFailed,
     validation_details,
 )
-from orderly.core.ids import is_order_id, new_order_id
+from orderly.core.ids import is_order_id
 from orderly.orders import documents, plain, repository
 from orderly.orders.filters import ListQuery, Position
 from orderly.orders.models import OrderRow
 from orderly.orders.schemas import (
     BulkStatusItem,
     OrderCreate,
-    OrderImport,
     OrderUpdate,
     StatusUpdate,
 )
+from orderly.orders.service import _intake
 from orderly.orders.service._common import (
     SOURCE_API,
     SOURCE_BULK,
@@ -41,6 +39,7 @@ from orderly.orders.service._common import (
     describe_error,
 )
 from orderly.orders.service._content import prepare_content
+from orderly.orders.service._intake import insert, new_order
 from orderly.orders.statuses import OrderStatus, StatusField, is_allowed
 
 
@@ -76,86 +75,6 @@ def history_changes(changes: Sequence[tuple[StatusField, str, str]]) -> list[rep
     return [(status_field.value, old, new) for status_field, old, new in changes]
 
 
-@dataclass
-class NewOrder:
-    row: dict[str, Any]
-    line_items: list[dict[str, Any]]
-    history: list[dict[str, Any]]
-    actor: str | None = None  # when not whoever the unit of work runs for (a platform's)
-
-    @property
-    def external_key(self) -> tuple[str, str] | None:
-        external_id = self.row["external_id"]
-        return None if external_id is None else (self.row["source"], external_id)
-
-
-def new_order(
-    organization: Organization,
-    data: OrderCreate,
-    change_source: str,
-    now: datetime,
-    *,
-    phone_region: str | None = None,
-) -> NewOrder:
-    ingested = isinstance(data, OrderImport)
-    content = prepare_content(organization, data, ingested=ingested, phone_region=phone_region)
-    order_id = new_order_id()
-    keys = {"organization_id": organization.id, "order_id": order_id}
-    created = data.created or now
-    statuses = {
-        StatusField.STATUS: data.status,
-        StatusField.PAYMENT_STATUS: data.payment_status,
-        StatusField.FULFILLMENT_STATUS: data.fulfillment_status,
-    }
-    row = {
-        "organization_id": organization.id,
-        "id": order_id,
-        **content.columns,
-        **{f.value: value for f, value in statuses.items()},
-        "created": created,
-        "updated": (data.updated if isinstance(data, OrderImport) else None) or now,
-    }
-    if isinstance(data, OrderImport) and data.status_history:
-        # An imported order brings its own history (a backup restored keeps its past).
-        history = [
-            {
-                **keys,
-                "seq": seq,
-                "field": entry.field.value,
-                "from_value": entry.from_,
-                "to_value": entry.to,
-                "at": entry.at,
-                "source": entry.source,
-            }
-            for seq, entry in enumerate(data.status_history, start=1)
-        ]
-    else:
-        history = [
-            {
-                **keys,
-                "seq": seq,
-                "field": f.value,
-                "from_value": None,
-                "to_value": value.value,
-                "at": now,
-                "source": change_source,
-            }
-            for seq, (f, value) in enumerate(statuses.items(), start=1)
-        ]
-    items = [{**keys, **item} for item in content.line_items]
-    return NewOrder(row=row, line_items=items, history=history)
-
-
-def insert(session: Session, new_orders: list[NewOrder]) -> None:
-    repository.insert_orders(
-        session,
-        [o.row for o in new_orders],
-        [item for o in new_orders for item in o.line_items],
-        [entry for o in new_orders for entry in o.history],
-        {o.row["id"]: o.actor for o in new_orders if o.actor},
-    )
-
-
 def create_order(
     session: Session,
     organization: Organization,
@@ -189,55 +108,24 @@ def refuse_duplicate(session: Session, organization: Organization, key: tuple[st
 def bulk_create(session: Session, organization: Organization, items: Sequence[Any]) -> BulkOutcome:
     """Create each valid item; the others are reported by their index."""
     check_bulk_size(items, "body")
-    outcome = BulkOutcome(ids={})
     now = utc_now()
-    candidates: dict[int, NewOrder] = {}
-    for index, raw in enumerate(items):
-        try:
-            data = OrderCreate.model_validate(raw)
-            candidates[index] = new_order(organization, data, SOURCE_BULK, now)
-        except ValidationError as exc:
-            details = validation_details(exc.errors())
-            outcome.errors[str(index)] = describe_error(ValidationFailed(details=details))
-        except OrderlyError as exc:
-            outcome.errors[str(index)] = describe_error(exc)
-
-    keys = [key for new in candidates.values() if (key := new.external_key) is not None]
-    existing = repository.find_by_external_ids(session, organization.id, keys)
-    seen: dict[tuple[str, str], int] = {}
-    accepted: dict[int, NewOrder] = {}
-    for index, new in candidates.items():
-        key = new.external_key
-        if key is not None and key in existing:
-            outcome.errors[str(index)] = describe_error(
-                DuplicateOrder(details={"id": existing[key]})
-            )
-        elif key is not None and key in seen:
-            outcome.errors[str(index)] = f"Duplicate of item {seen[key]} in this request"
-        else:
-            if key is not None:
-                seen[key] = index
-            accepted[index] = new
-
-    try:
-        with session.begin_nested():
-            insert(session, list(accepted.values()))
-    except IntegrityError:
-        # A concurrent writer took some external ids: fall back to one savepoint per order.
-        for index, new in list(accepted.items()):
-            try:
-                with session.begin_nested():
-                    insert(session, [new])
-            except IntegrityError:
-                outcome.errors[str(index)] = DuplicateOrder.message
-                del accepted[index]
-
-    assert outcome.ids is not None
-    for index, new in sorted(accepted.items()):
-        outcome.ids[str(index)] = new.row["id"]
-    outcome.succeeded = len(accepted)
-    outcome.errors = dict(sorted(outcome.errors.items(), key=lambda kv: int(kv[0])))
-    return outcome
+    candidates, errors = _intake.prepare(
+        enumerate(items),
+        lambda raw: new_order(organization, OrderCreate.model_validate(raw), SOURCE_BULK, now),
+    )
+    sorted_out = _intake.sort_out(session, organization.id, candidates)
+    for index, order_id in sorted_out.existing.items():
+        errors[index] = describe_error(DuplicateOrder(details={"id": order_id}))
+    for index, first in sorted_out.repeated.items():
+        errors[index] = f"Duplicate of item {first} in this request"
+    for index in _intake.insert_together(session, sorted_out.new):
+        errors[index] = DuplicateOrder.message
+        del sorted_out.new[index]
+    return BulkOutcome(
+        succeeded=len(sorted_out.new),
+        errors={str(index): errors[index] for index in sorted(errors)},
+        ids={str(index): new.row["id"] for index, new in sorted(sorted_out.new.items())},
+    )
 
 
 def get_document(session: Session, organization: Organization, order_id: str) -> dict[str, Any]:
