@@ -15,6 +15,7 @@ with the API's writers instead of racing them for SQLite's write lock.
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from orderly.core.db import Database
 from orderly.integrations import service
@@ -61,7 +62,7 @@ class WebhookWriter:
         incomings = [job.incoming for job in batch]
         try:
             answers = await self.database.run(
-                lambda session: service.receive(session, incomings), write=True
+                partial(service.receive, incoming=incomings), write=True
             )
         except Exception as exc:
             log.exception("Storing %d webhook deliveries failed", len(batch))

@@ -7,6 +7,7 @@ lets a burst queue without holding threads (docs/performance.md).
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
@@ -85,7 +86,9 @@ async def list_orders(
     database: DatabaseDep, org: CurrentOrg, query: Annotated[ListQuery, Query()]
 ) -> JSONResponse:
     """List orders, filtered, searched, sorted and paginated."""
-    page = await database.run(lambda s: service.list_orders(s, org, query), write=False)
+    page = await database.run(
+        partial(service.list_orders, organization=org, query=query), write=False
+    )
     return JSONResponse(
         {
             "data": page.orders,
@@ -107,7 +110,9 @@ async def list_orders(
 )
 async def create_order(database: DatabaseDep, org: CurrentOrg, body: OrderCreate) -> JSONResponse:
     """Create an order."""
-    document = await _write_and_show(database, org, lambda s: service.create_order(s, org, body))
+    document = await _write_and_show(
+        database, org, partial(service.create_order, organization=org, data=body)
+    )
     return _order_answer(document, status_code=201)
 
 
@@ -124,7 +129,9 @@ async def bulk_create(
     ],
 ) -> JSONResponse:
     """Create up to 1,000 orders; each succeeds or fails on its own."""
-    return _bulk(await database.run(lambda s: service.bulk_create(s, org, items), write=True))
+    return _bulk(
+        await database.run(partial(service.bulk_create, organization=org, items=items), write=True)
+    )
 
 
 @router.patch("/bulk/status", response_model=BulkResult, responses=error_responses(*_WITH_BODY))
@@ -133,7 +140,7 @@ async def bulk_change_status(
 ) -> JSONResponse:
     """Change the statuses of up to 1,000 orders; each succeeds or fails on its own."""
     outcome = await database.run(
-        lambda s: service.bulk_change_status(s, org, body.updates), write=True
+        partial(service.bulk_change_status, organization=org, updates=body.updates), write=True
     )
     return _bulk(outcome)
 
@@ -143,7 +150,9 @@ async def bulk_delete(
     database: DatabaseDep, org: CurrentOrg, body: BulkDeleteRequest
 ) -> JSONResponse:
     """Delete up to 1,000 orders."""
-    return _bulk(await database.run(lambda s: service.bulk_delete(s, org, body.ids), write=True))
+    return _bulk(
+        await database.run(partial(service.bulk_delete, organization=org, ids=body.ids), write=True)
+    )
 
 
 @router.get(
@@ -161,7 +170,9 @@ async def get_order(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Get one order with its line items and status history."""
-    document = await database.run(lambda s: service.get_document(s, org, order_id), write=False)
+    document = await database.run(
+        partial(service.get_document, organization=org, order_id=order_id), write=False
+    )
     tag = service.etag(document["updated"])
     if if_none_match is not None and tag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": tag})
@@ -184,7 +195,11 @@ async def replace_order(
 ) -> JSONResponse:
     """Replace an order's content; statuses left out keep their values."""
     document = await _write_and_show(
-        database, org, lambda s: service.replace_order(s, org, order_id, body, if_match)
+        database,
+        org,
+        partial(
+            service.replace_order, organization=org, order_id=order_id, data=body, if_match=if_match
+        ),
     )
     return _order_answer(document)
 
@@ -209,7 +224,11 @@ async def change_status(
 ) -> JSONResponse:
     """Change any of status, payment_status and fulfillment_status."""
     document = await _write_and_show(
-        database, org, lambda s: service.change_status(s, org, order_id, body, if_match)
+        database,
+        org,
+        partial(
+            service.change_status, organization=org, order_id=order_id, data=body, if_match=if_match
+        ),
     )
     return _order_answer(document)
 
@@ -223,5 +242,8 @@ async def delete_order(
     database: DatabaseDep, org: CurrentOrg, order_id: str, if_match: IfMatch = None
 ) -> Response:
     """Delete an order."""
-    await database.run(lambda s: service.delete_order(s, org, order_id, if_match), write=True)
+    await database.run(
+        partial(service.delete_order, organization=org, order_id=order_id, if_match=if_match),
+        write=True,
+    )
     return Response(status_code=204)
