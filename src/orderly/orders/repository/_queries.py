@@ -326,11 +326,14 @@ def _maintained_count_of(names: tuple[str, ...]) -> DirectQuery:
     return DirectQuery(select(func.coalesce(func.sum(counts.n), 0)).where(*where))
 
 
-def get_order(session: Session, organization_id: str, order_id: str) -> OrderRow | None:
-    """The order, locked for update, with its children (to be changed through the ORM)."""
+def _locked_order(
+    session: Session, organization_id: str, *conditions: ColumnElement[bool]
+) -> OrderRow | None:
+    """The order matching ``conditions``, locked for update, read afresh with its children
+    (its state before a write: the write itself goes through ``_writes``)."""
     query = (
         select(OrderRow)
-        .where(OrderRow.organization_id == organization_id, OrderRow.id == order_id)
+        .where(OrderRow.organization_id == organization_id, *conditions)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -338,26 +341,20 @@ def get_order(session: Session, organization_id: str, order_id: str) -> OrderRow
     if order is not None:
         _load_children(session, organization_id, [order])
     return order
+
+
+def get_order(session: Session, organization_id: str, order_id: str) -> OrderRow | None:
+    """The order by id, locked for update, with its children."""
+    return _locked_order(session, organization_id, OrderRow.id == order_id)
 
 
 def find_by_external_id(
     session: Session, organization_id: str, source: str, external_id: str
 ) -> OrderRow | None:
     """The order with this source and external id, locked for update, with its children."""
-    query = (
-        select(OrderRow)
-        .where(
-            OrderRow.organization_id == organization_id,
-            OrderRow.source == source,
-            OrderRow.external_id == external_id,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    return _locked_order(
+        session, organization_id, OrderRow.source == source, OrderRow.external_id == external_id
     )
-    order = session.scalars(query).one_or_none()
-    if order is not None:
-        _load_children(session, organization_id, [order])
-    return order
 
 
 def find_by_external_ids(
