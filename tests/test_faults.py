@@ -32,6 +32,7 @@ ACCEPTABLE = {200, 201, 401, 429, 503}
 
 def assert_no_failures(answers: list[httpx.Response]) -> None:
     statuses = Counter(answer.status_code for answer in answers)
+    print("answers by status:", dict(sorted(statuses.items())))  # shown with pytest -rP
     assert set(statuses) <= ACCEPTABLE, statuses
     for answer in answers:
         if answer.status_code in (429, 503):
