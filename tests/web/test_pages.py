@@ -88,10 +88,14 @@ class TestScreenshots:
             # The confirmation of a bulk delete, and a connection's secret shown once.
             page.goto("/")
             page.check("[data-select-all]")
-            page.click("[data-bulk-delete]")
+            # A form's post: the screenshot waits for the page it leads to (one taken while
+            # Chromium navigates fails with "Unable to capture screenshot").
+            with page.expect_navigation():
+                page.click("[data-bulk-delete]")
             page.screenshot(path=str(folder / f"confirm-delete-{language}.png"))
             page.goto("/integrations")
-            page.click(".connect button[type=submit]")
+            with page.expect_navigation():
+                page.click(".connect button[type=submit]")
             page.screenshot(path=str(folder / f"connected-{language}.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})
