@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    DATA.mkdir(exist_ok=True)  # a fresh clone has no results yet
     after_path = DATA / f"bench-{args.orders}.db"
     token = seed(f"sqlite:///{after_path}", args.orders)
     with tempfile.TemporaryDirectory(dir=DATA) as folder:
