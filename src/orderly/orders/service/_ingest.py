@@ -55,6 +55,10 @@ class IngestRequest:
         assert self.data.external_id is not None
         return self.data.source, self.data.external_id
 
+    @property
+    def external_key(self) -> tuple[str, str]:
+        return self.key
+
 
 def _new_ingested(organization: Organization, request: IngestRequest, now: datetime) -> NewOrder:
     """A platform's order new to the organization; its history is the platform's."""
@@ -138,21 +142,23 @@ def ingest_orders(
     inserted together (three statements for all), the others upserted one by one. A request
     that cannot be taken gets its error in its place; the others go on."""
     results: list[Ingested | OrderlyError | None] = [None] * len(requests)
+    # Sorted by external id first: an order the organization has is brought up to date by
+    # ``ingest_order`` (which may find the event stale), never made into a new order first.
+    sorted_out = _intake.sort_out(session, organization.id, dict(enumerate(requests)))
+    # Known orders, later events of an order new in this batch, and orders another writer took
+    # meanwhile are brought up to date one by one, in the order they came.
+    one_by_one = [*sorted_out.existing, *sorted_out.repeated]
     now = utc_now()
     fresh: dict[int, NewOrder] = {}
-    for index, request in enumerate(requests):
+    for index, request in sorted_out.new.items():
         try:
             fresh[index] = _new_ingested(organization, request, now)
         except OrderlyError as exc:
             results[index] = exc
-    sorted_out = _intake.sort_out(session, organization.id, fresh)
-    # Known orders, later events of an order new in this batch, and orders another writer took
-    # meanwhile are brought up to date one by one, in the order they came.
-    one_by_one = [*sorted_out.existing, *sorted_out.repeated]
-    for index in _intake.insert_together(session, sorted_out.new):
-        del sorted_out.new[index]
+    for index in _intake.insert_together(session, fresh):
+        del fresh[index]
         one_by_one.append(index)
-    for index, new in sorted_out.new.items():
+    for index, new in fresh.items():
         results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
     for index in sorted(one_by_one):
         try:

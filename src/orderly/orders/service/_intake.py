@@ -13,7 +13,7 @@ Items are named by a key of the caller's choosing: an index, a row number.
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -129,11 +129,21 @@ def prepare(
     return made, errors
 
 
-@dataclass
-class Sorted(Generic[K]):
-    """New orders sorted by their external ids."""
+class Keyed(Protocol):
+    """What ``sort_out`` sorts: anything that names its ``(source, external_id)``."""
 
-    new: dict[K, NewOrder] = field(default_factory=dict)
+    @property
+    def external_key(self) -> ExternalKey | None: ...
+
+
+C = TypeVar("C", bound=Keyed)
+
+
+@dataclass
+class Sorted(Generic[K, C]):
+    """Candidates sorted by their external ids."""
+
+    new: dict[K, C] = field(default_factory=dict)
     existing: dict[K, str] = field(default_factory=dict)  # the organization's order of that id
     repeated: dict[K, K] = field(default_factory=dict)  # the earlier item with that id
 
@@ -141,16 +151,16 @@ class Sorted(Generic[K]):
 def sort_out(
     session: Session,
     organization_id: str,
-    candidates: Mapping[K, NewOrder],
+    candidates: Mapping[K, C],
     seen: dict[ExternalKey, K] | None = None,
-) -> Sorted[K]:
+) -> Sorted[K, C]:
     """Which candidates are new, which name an order the organization has, and which repeat an
     earlier item (of this batch, or of ``seen``: earlier batches of the same import, which
     this adds to)."""
     seen = {} if seen is None else seen
     keys = [key for new in candidates.values() if (key := new.external_key) is not None]
     existing = repository.find_by_external_ids(session, organization_id, keys)
-    result: Sorted[K] = Sorted()
+    result: Sorted[K, C] = Sorted()
     for item, new in candidates.items():
         key = new.external_key
         if key is not None and key in existing:

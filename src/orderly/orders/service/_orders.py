@@ -219,7 +219,7 @@ def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.S
     """What ``wanted`` changes of an order in state ``current`` (statuses, source, id), or
     ``InvalidTransition``; ``current`` is moved to the new state (for a later item of a bulk
     request that names the same order)."""
-    changes = [(f.value, old, new) for f, old, new in planned_changes(current, wanted)]
+    changes = history_changes(planned_changes(current, wanted))
     before = repository.count_key(vars(current))
     for name, _, new in changes:
         setattr(current, name, new)
