@@ -233,3 +233,5 @@ class TestPostgresAway:
                 unavailable = next(a for a in answers if a.status_code == 503)
                 assert unavailable.json()["error"] == "Service unavailable"
                 assert client.get("/readyz").status_code == 200
+                metrics = client.get("/metrics").text  # the gauge came back with the database
+                assert 'orderly_dependency_up{dependency="database"} 1.0' in metrics

@@ -25,7 +25,12 @@ from orderly.core.errors import (
 from orderly.core.http import JSONResponse
 from orderly.core.middleware import BodySizeLimit, SecurityHeaders
 from orderly.core.ratelimit import RedisLimiter, limiter_for
-from orderly.core.telemetry import RequestTelemetry, configure_logging, metrics_response
+from orderly.core.telemetry import (
+    DATABASE_STATE,
+    RequestTelemetry,
+    configure_logging,
+    metrics_response,
+)
 from orderly.export.routes import router as export_router
 from orderly.idempotency.middleware import IdempotencyKeys
 from orderly.idempotency.middleware import describe as describe_idempotency
@@ -66,6 +71,7 @@ async def _database_answers(database: Database) -> bool:
         async with asyncio.timeout(_HEALTH_CHECK_S):
             await database.run(ping, write=False)
     except (TimeoutError, SQLAlchemyError):
+        DATABASE_STATE.down()
         return False
     return True
 

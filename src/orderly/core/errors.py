@@ -18,7 +18,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from orderly.core.http import JSONResponse
-from orderly.core.telemetry import DATABASE_UNAVAILABLE, DEPENDENCY_UP
+from orderly.core.telemetry import DATABASE_STATE, DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def unavailable_response() -> JSONResponse:
     DATABASE_UNAVAILABLE.inc()
-    DEPENDENCY_UP.labels("database").set(0)
+    DATABASE_STATE.down()
     error = ServiceUnavailable(
         details={"database": "The database cannot be reached now; try again shortly"}
     )

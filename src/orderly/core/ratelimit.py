@@ -20,7 +20,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from orderly.core.telemetry import DEPENDENCY_UP, LIMITER_FALLBACKS
+from orderly.core.telemetry import LIMITER_FALLBACKS, REDIS_STATE
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class RedisLimiter:
         except (RedisError, OSError, TimeoutError) as exc:
             self._open_circuit(exc)
             return self._fallback.apply(key, rate, take=take)
-        DEPENDENCY_UP.labels("redis").set(1)
+        REDIS_STATE.up()
         reset = float(reset_after)
         remaining = 0 if not allowed else max(0, int((rate.period - reset) / rate.interval + 1e-9))
         return Decision(bool(allowed), rate.count, remaining, float(retry_after), reset)
@@ -196,7 +196,7 @@ class RedisLimiter:
     def _open_circuit(self, exc: BaseException) -> None:
         self._resume_at = time.monotonic() + self._cooldown
         LIMITER_FALLBACKS.inc()
-        DEPENDENCY_UP.labels("redis").set(0)
+        REDIS_STATE.down()
         log.warning(
             "Redis did not answer the rate limiter (%s); limits are this process's own for"
             " the next %.0f s",

@@ -63,6 +63,31 @@ DEPENDENCY_UP = Gauge(
     ["dependency"],
     multiprocess_mode="min",
 )
+
+
+class DependencyState:
+    """One dependency's ``orderly_dependency_up`` in this process, written only when it changes:
+    requests report every use, and a gauge write per request would be a file write per request
+    with several workers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._up: bool | None = None
+
+    def up(self) -> None:
+        if self._up is not True:
+            self._up = True
+            DEPENDENCY_UP.labels(self.name).set(1)
+
+    def down(self) -> None:
+        if self._up is not False:
+            self._up = False
+            DEPENDENCY_UP.labels(self.name).set(0)
+
+
+DATABASE_STATE = DependencyState("database")
+REDIS_STATE = DependencyState("redis")
+
 LIMITER_FALLBACKS = Counter(
     "orderly_rate_limiter_fallbacks_total",
     "Times Redis did not answer the rate limiter and each process's own limits took over.",

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderly.core.config import get_settings
 from orderly.core.db._engine import session_factory, sqlalchemy_url
-from orderly.core.telemetry import DATABASE_IN_USE
+from orderly.core.telemetry import DATABASE_IN_USE, DATABASE_STATE
 
 
 @contextmanager
@@ -111,29 +111,40 @@ class Database:
         return await run_in_threadpool(function, *args)
 
     @asynccontextmanager
+    async def held(self, *, write: bool) -> AsyncIterator[Session]:
+        """A turn and one transaction held across awaits, for work that runs in between
+        (an endpoint, a whole request): committed when the block ends normally, rolled back
+        when it raises. Entered and left by hand because the work runs in other threads."""
+        async with self.turn(write=write):
+            unit = transaction(self.url, write=write)
+            session = unit.__enter__()  # no I/O yet: the session connects when first used
+            try:
+                yield session
+            except BaseException as exc:
+                await self.in_thread(unit.__exit__, type(exc), exc, exc.__traceback__)
+                raise
+            await self.in_thread(unit.__exit__, None, None, None)
+
+    @asynccontextmanager
     async def request_unit(self) -> AsyncIterator[Session]:
         """One write transaction for everything a request does inside the block: every ``run``
         and ``SessionDep`` session uses it (each in a savepoint), and it commits when the block
         ends normally (rolls back when it raises). The Idempotency-Key middleware keeps its
         claim, the write and the answer in one, so that a crash leaves all or none of them."""
-        async with self.turn(write=True):
-            unit = transaction(self.url, write=True)
-            session = unit.__enter__()  # no I/O yet: the session connects when first used
+        async with self.held(write=True) as session:
             token = _request_unit.set(session)
             try:
                 yield session
-            except BaseException as exc:
+            finally:
                 _request_unit.reset(token)
-                await self.in_thread(unit.__exit__, type(exc), exc, exc.__traceback__)
-                raise
-            _request_unit.reset(token)
-            await self.in_thread(unit.__exit__, None, None, None)
 
     def _run(self, work: Callable[[Session], T], write: bool) -> T:
         for attempt in range(_ATTEMPTS):
             try:
                 with transaction(self.url, write=write) as session:
-                    return work(session)
+                    done = work(session)
+                DATABASE_STATE.up()  # back after a 503, for orderly_dependency_up
+                return done
             except OperationalError as exc:
                 # PostgreSQL ends one of two transactions that wait for each other's row locks
                 # (a deadlock); it was rolled back whole, so running it again is safe.
@@ -155,9 +166,8 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session, for endpoints that are not on the hot path: its turn is taken
-    first, and its ``transaction`` ends (commit, or rollback on error) in a worker thread when
-    the endpoint is done. The transaction is entered and left by hand because the endpoint runs
-    in between, in another thread."""
+    first, and its transaction ends (commit, or rollback on error) when the endpoint is done
+    (``Database.held``); inside a ``request_unit``, a savepoint of that unit's."""
     database = await get_database(request)
     if (within := _request_unit.get()) is not None:
         savepoint = await database.in_thread(within.begin_nested)
@@ -168,16 +178,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             raise
         await database.in_thread(savepoint.commit)
         return
-    write = request.method not in _READ_METHODS
-    async with database.turn(write=write):
-        unit = transaction(database.url, write=write)
-        session = unit.__enter__()  # no I/O yet: the session connects when first used
-        try:
-            yield session
-        except BaseException as exc:
-            await run_in_threadpool(unit.__exit__, type(exc), exc, exc.__traceback__)
-            raise
-        await run_in_threadpool(unit.__exit__, None, None, None)
+    async with database.held(write=request.method not in _READ_METHODS) as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.
