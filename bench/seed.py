@@ -119,6 +119,8 @@ def fake_orders(
                     quantity,
                     _units(price),
                     _units(quantity * price),
+                    0,  # fulfilled_quantity
+                    0,  # returned_quantity
                 ]
             )
         tax = subtotal * 15 // 100
@@ -138,6 +140,7 @@ def fake_orders(
             _units(tax),
             _units(1000),
             _units(subtotal + tax + 1000),
+            0,  # refunded_amount
             "SAR",
             status,
             payment,

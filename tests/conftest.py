@@ -5,9 +5,11 @@ Choose engines with ``ORDERLY_TEST_BACKENDS=sqlite`` (default: ``sqlite,postgres
 """
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -151,3 +153,32 @@ def make_order(api: httpx.Client) -> MakeOrder:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return Path(__file__).parent / "fixtures"
+
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def crowd(base_url: str, api: httpx.Client) -> Iterator[Callable[..., list[Any]]]:
+    """``crowd(n, call)``: ``call(client, i)`` from ``n`` threads, each with its own connection,
+    released together by a barrier; returns what each call returned, in order."""
+    token = api.headers["Authorization"]
+    clients = [httpx.Client(base_url=base_url, headers={"Authorization": token}, timeout=120)]
+
+    def run(n: int, call: Callable[[httpx.Client, int], T]) -> list[T]:
+        while len(clients) < n:
+            clients.append(
+                httpx.Client(base_url=base_url, headers={"Authorization": token}, timeout=120)
+            )
+        barrier = threading.Barrier(n)
+
+        def one(i: int) -> T:
+            barrier.wait()
+            return call(clients[i], i)
+
+        with ThreadPoolExecutor(n) as pool:
+            return list(pool.map(one, range(n)))
+
+    yield run
+    for client in clients:
+        client.close()

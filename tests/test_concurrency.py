@@ -1,13 +1,10 @@
 """Requests that arrive together: bursts are all answered, races never corrupt the counts
 (webhooks: ``tests/integrations/test_webhooks.py``)."""
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -17,32 +14,6 @@ from tests.factories import order_fields, order_payload
 
 ORDERS = "/api/v1/orders"
 T = TypeVar("T")
-
-
-@pytest.fixture
-def crowd(base_url: str, api: httpx.Client) -> Iterator[Callable[..., list[Any]]]:
-    """``crowd(n, call)``: ``call(client, i)`` from ``n`` threads, each with its own connection,
-    released together by a barrier; returns what each call returned, in order."""
-    token = api.headers["Authorization"]
-    clients = [httpx.Client(base_url=base_url, headers={"Authorization": token}, timeout=120)]
-
-    def run(n: int, call: Callable[[httpx.Client, int], T]) -> list[T]:
-        while len(clients) < n:
-            clients.append(
-                httpx.Client(base_url=base_url, headers={"Authorization": token}, timeout=120)
-            )
-        barrier = threading.Barrier(n)
-
-        def one(i: int) -> T:
-            barrier.wait()
-            return call(clients[i], i)
-
-        with ThreadPoolExecutor(n) as pool:
-            return list(pool.map(one, range(n)))
-
-    yield run
-    for client in clients:
-        client.close()
 
 
 def assert_counts_match_rows(db: Session) -> None:

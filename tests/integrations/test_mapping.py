@@ -325,30 +325,23 @@ def test_sample_becomes_the_expected_order(
         del entry["at"]
     for name in ("id", "organization_id", "updated"):
         del order[name]
-    assert order == expected
+    timeline = order.pop("timeline")
+    assert [(e["type"], e["data"]["to"]) for e in timeline] == [
+        ("status_changed", e["to"]) for e in expected["status_history"]
+    ]
+    assert order == {**expected, **_nothing_shipped_or_refunded(expected)}
 
 
-def test_external_number_is_searchable(
-    api: httpx.Client, connect: Connect, deliver: Deliver
-) -> None:
-    deliver(connect("shopify"), fixture_bytes("shopify/orders-create.json"))
-    deliver(connect("zid"), fixture_bytes("zid/order.api-detail-response.json"))
-
-    found = api.get("/api/v1/orders", params={"search": "zrdh30"}).json()["data"]
-
-    assert [o["external_number"] for o in found] == ["zrDH30DWiX"]
-    assert api.get("/api/v1/orders", params={"search": "#9999"}).json()["total_count"] == 1
-
-
-def test_orders_from_every_platform_share_one_list(
-    api: httpx.Client, connect: Connect, deliver: Deliver
-) -> None:
-    for platform, fixture, _ in EXPECTED.values():
-        assert deliver(connect(platform), fixture_bytes(fixture)).status_code == 200
-
-    listed = api.get("/api/v1/orders", params={"limit": 100}).json()
-
-    assert listed["total_count"] == len(EXPECTED)
-    assert {o["source"] for o in listed["data"]} == {p for p, _, _ in EXPECTED.values()}
-    by_source = api.get("/api/v1/orders", params={"source": "salla"}).json()
-    assert by_source["total_count"] == 2
+def _nothing_shipped_or_refunded(expected: dict[str, Any]) -> dict[str, Any]:
+    """What a new platform order without shipments or refunds shows besides its content."""
+    return {
+        "products": [
+            {"line": i, **item, "fulfilled_quantity": 0, "returned_quantity": 0}
+            for i, item in enumerate(expected["products"], start=1)
+        ],
+        "refunded_amount": Decimal(0),
+        "net_amount": expected["total_amount"],
+        "shipments": [],
+        "refunds": [],
+        "returns": [],
+    }

@@ -33,14 +33,22 @@ class TestCreate:
         assert order["fulfillment_status"] == "unfulfilled"
         assert order["products"] == [
             {
+                "line": 1,
                 "product_id": "prd_001",
                 "name": "Panadol Extra",
                 "quantity": 2,
                 "price": Decimal("15.50"),
                 "total": Decimal("31.00"),
+                "fulfilled_quantity": 0,
+                "returned_quantity": 0,
             }
         ]
         assert order["subtotal"] == Decimal("31.00")
+        assert (order["refunded_amount"], order["net_amount"]) == (
+            Decimal("0.00"),
+            Decimal("45.65"),
+        )
+        assert (order["shipments"], order["refunds"], order["returns"]) == ([], [], [])
         assert order["discount"] == Decimal("0.00")
         assert order["total_amount"] == Decimal("45.65")
         assert order["created"].endswith("Z")
@@ -333,11 +341,14 @@ class TestReplace:
         replaced = exact(response)
         assert replaced["products"] == [
             {
+                "line": 1,
                 "product_id": None,
                 "name": "Tea",
                 "quantity": 1,
                 "price": Decimal("7.00"),
                 "total": Decimal("7.00"),
+                "fulfilled_quantity": 0,
+                "returned_quantity": 0,
             }
         ]
         assert replaced["notes"] is None

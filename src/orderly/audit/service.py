@@ -1,8 +1,8 @@
 """Recording and reading the audit trail.
 
 Recorded by the one write path of orders (``orders/repository/_writes.py``: inserts, status
-changes, revisions, deletions), in the write's own transaction: a change and its record commit
-together or not at all.
+changes, revisions, deletions, and shipments, refunds, returns and notes), in the write's own
+transaction: a change and its record commit together or not at all.
 """
 
 from collections.abc import Iterable
@@ -21,6 +21,9 @@ from orderly.core.db import utc_now
 from orderly.core.ids import random_token
 
 CREATED, UPDATED, STATUS_CHANGED, DELETED = "created", "updated", "status_changed", "deleted"
+SHIPMENT_CREATED, SHIPMENT_UPDATED = "shipment_created", "shipment_updated"
+SHIPMENT_CANCELLED, REFUND_CREATED = "shipment_cancelled", "refund_created"
+RETURN_REQUESTED, RETURN_RECEIVED, NOTE_ADDED = "return_requested", "return_received", "note_added"
 
 
 def event(

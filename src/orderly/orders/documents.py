@@ -10,7 +10,7 @@ Rows come from ``repository`` in their plain form (``plain``): money as integer 
 times as "YYYY-MM-DD HH:MM:SS.ffffff" UTC text, statuses as strings.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from orderly.core.http import dump_json
 from orderly.orders import plain, repository
 from orderly.orders.models import LineItemRow, StatusChange
 from orderly.orders.plain import money_text, time_text
+from orderly.orders.repository import Kind
 
 MONEY_FIELDS = plain.MONEY
 # Every order column a document is made from.
@@ -40,11 +41,14 @@ _H = {column.key: i for i, column in enumerate(StatusChange.__table__.columns)}
 def line_document(item: Row[Any], places: int) -> dict[str, Any]:
     values = tuple(item)
     return {
+        "line": values[_L["position"]] + 1,
         "product_id": values[_L["product_id"]],
         "name": values[_L["name"]],
         "quantity": values[_L["quantity"]],
         "price": RawNumber(money_text(values[_L["price"]], places)),
         "total": RawNumber(money_text(values[_L["total"]], places)),
+        "fulfilled_quantity": values[_L["fulfilled_quantity"]],
+        "returned_quantity": values[_L["returned_quantity"]],
     }
 
 
@@ -60,7 +64,10 @@ def history_document(change: Row[Any]) -> dict[str, Any]:
 
 
 def order_document(
-    order: Row[Any], items: Sequence[Row[Any]], history: Sequence[Row[Any]] | None
+    order: Row[Any],
+    items: Sequence[Row[Any]],
+    history: Sequence[Row[Any]] | None,
+    records: Mapping[Kind, Sequence[Any]] | None = None,
 ) -> dict[str, Any]:
     """One order's document from a row of ``ORDER_COLUMNS``; with ``history`` it is the
     detail (``OrderDetail``).
@@ -89,6 +96,8 @@ def order_document(
         "tax": amount(v[o["tax"]]),
         "delivery_fee": amount(v[o["delivery_fee"]]),
         "total_amount": amount(v[o["total_amount"]]),
+        "refunded_amount": amount(v[o["refunded_amount"]]),
+        "net_amount": amount(v[o["total_amount"]] - v[o["refunded_amount"]]),
         "currency": v[o["currency"]],
         "status": v[o["status"]],
         "payment_status": v[o["payment_status"]],
@@ -100,7 +109,121 @@ def order_document(
     }
     if history is not None:
         document["status_history"] = [history_document(change) for change in history]
+        records = records or {}
+        currency = document["currency"]
+        shown = {
+            kind: [record_document(kind, row, currency) for row in records.get(kind, ())]
+            for kind in Kind
+        }
+        document["shipments"] = shown[Kind.SHIPMENT]
+        document["refunds"] = shown[Kind.REFUND]
+        document["returns"] = shown[Kind.RETURN]
+        document["timeline"] = timeline(document["status_history"], shown)
     return document
+
+
+def _lines(stored: Sequence[Mapping[str, int]]) -> list[dict[str, int]]:
+    return [{"line": entry["line"], "quantity": entry["quantity"]} for entry in stored]
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else time_text(value)
+
+
+def record_document(kind: Kind, row: Any, currency: str) -> dict[str, Any]:
+    """A shipment, refund, return or note (a plain row) as its endpoints show it."""
+    if kind == Kind.SHIPMENT:
+        return {
+            "id": row.id,
+            "order_id": row.order_id,
+            "status": row.status,
+            "carrier": row.carrier,
+            "tracking_number": row.tracking_number,
+            "tracking_url": row.tracking_url,
+            "lines": _lines(row.lines),
+            "shipped_at": time_text(row.shipped_at),
+            "delivered_at": _time(row.delivered_at),
+            "external_id": row.external_id,
+            "actor": row.actor,
+            "created": time_text(row.created),
+            "updated": time_text(row.updated),
+        }
+    if kind == Kind.REFUND:
+        return {
+            "id": row.id,
+            "order_id": row.order_id,
+            "amount": RawNumber(money_text(row.amount, money.currency_places(currency))),
+            "currency": currency,
+            "lines": _lines(row.lines),
+            "reason": row.reason,
+            "note": row.note,
+            "restock": bool(row.restock),
+            "return_id": row.return_id,
+            "external_id": row.external_id,
+            "actor": row.actor,
+            "created": time_text(row.created),
+        }
+    if kind == Kind.RETURN:
+        return {
+            "id": row.id,
+            "order_id": row.order_id,
+            "status": row.status,
+            "lines": _lines(row.lines),
+            "reason": row.reason,
+            "received_at": _time(row.received_at),
+            "refund_id": row.refund_id,
+            "actor": row.actor,
+            "created": time_text(row.created),
+        }
+    return {
+        "id": row.id,
+        "order_id": row.order_id,
+        "text": row.text,
+        "actor": row.actor,
+        "created": time_text(row.created),
+    }
+
+
+def timeline(
+    history: Sequence[Mapping[str, Any]], records: Mapping[Kind, Sequence[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Status changes and records merged in time order, each with who made it."""
+    entries: list[dict[str, Any]] = [
+        {
+            "at": change["at"],
+            "type": "status_changed",
+            "actor": change["source"],
+            "data": {"field": change["field"], "from": change["from"], "to": change["to"]},
+        }
+        for change in history
+    ]
+
+    def add(at: str, kind: str, record: dict[str, Any]) -> None:
+        entries.append({"at": at, "type": kind, "actor": record["actor"], "data": record})
+
+    for shipment in records.get(Kind.SHIPMENT, ()):
+        add(shipment["created"], "shipment_created", shipment)
+        if shipment["status"] != "shipped":
+            status_at = shipment["delivered_at"] or shipment["updated"]
+            if shipment["status"] != "delivered":
+                status_at = shipment["updated"]
+            add(status_at, "shipment_status", shipment)
+    for refund in records.get(Kind.REFUND, ()):
+        add(refund["created"], "refund_created", refund)
+    for comeback in records.get(Kind.RETURN, ()):
+        add(comeback["created"], "return_requested", comeback)
+        if comeback["received_at"] is not None:
+            add(comeback["received_at"], "return_received", comeback)
+    for note in records.get(Kind.NOTE, ()):
+        add(note["created"], "note_added", note)
+    # ISO text of UTC times sorts as the times do; a stable sort keeps equal times in order.
+    return sorted(entries, key=lambda entry: _sortable(entry["at"]))
+
+
+def _sortable(at: str) -> str:
+    """``…:05Z`` and ``…:05.5Z`` sort by time: the fraction written out to six places."""
+    seconds, _, fraction = at.removesuffix("Z").partition(".")
+    return f"{seconds}.{fraction.ljust(6, '0')}"
 
 
 def build(
@@ -110,9 +233,17 @@ def build(
     per kind."""
     ids = [order.id for order in orders]
     items = repository.child_rows(session, organization_id, ids)
-    changes = repository.child_rows(session, organization_id, ids, history=True) if history else {}
+    if not history:
+        return [order_document(order, items[order.id], None) for order in orders]
+    changes = repository.child_rows(session, organization_id, ids, history=True)
+    records = {kind: repository.records_of(session, organization_id, ids, kind) for kind in Kind}
     return [
-        order_document(order, items[order.id], changes[order.id] if history else None)
+        order_document(
+            order,
+            items[order.id],
+            changes[order.id],
+            {kind: records[kind][order.id] for kind in Kind},
+        )
         for order in orders
     ]
 

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Enum,
     ForeignKeyConstraint,
     Index,
@@ -18,7 +19,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from orderly.core.db import Base, Money, UTCDateTime
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+from orderly.orders.statuses import (
+    FulfillmentStatus,
+    OrderStatus,
+    PaymentStatus,
+    ReturnStatus,
+    ShipmentStatus,
+)
 
 
 def _status_column(enum: type[Any], name: str) -> Enum:
@@ -63,6 +70,8 @@ class OrderRow(Base):
     tax: Mapped[Decimal] = mapped_column(Money)
     delivery_fee: Mapped[Decimal] = mapped_column(Money)
     total_amount: Mapped[Decimal] = mapped_column(Money)
+    # The sum of the order's refunds, kept with each refund (the list and export show it).
+    refunded_amount: Mapped[Decimal] = mapped_column(Money, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[OrderStatus] = mapped_column(_status_column(OrderStatus, "order_status"))
     payment_status: Mapped[PaymentStatus] = mapped_column(
@@ -88,19 +97,21 @@ class OrderRow(Base):
     )
 
 
+def _of_order() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["organization_id", "order_id"],
+        ["orders.organization_id", "orders.id"],
+        ondelete="CASCADE",
+    )
+
+
 class _PartOfOrder:
     """Rows that belong to one order: keyed by organization and order, removed with it."""
 
     @declared_attr.directive
     @classmethod
-    def __table_args__(cls) -> tuple[ForeignKeyConstraint]:
-        return (
-            ForeignKeyConstraint(
-                ["organization_id", "order_id"],
-                ["orders.organization_id", "orders.id"],
-                ondelete="CASCADE",
-            ),
-        )
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_of_order(),)
 
     # sort_order: mixin columns would otherwise come last, and every key leads with the tenant.
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True, sort_order=-2)
@@ -116,6 +127,9 @@ class LineItemRow(_PartOfOrder, Base):
     quantity: Mapped[int] = mapped_column(Integer)
     price: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
+    # Kept with each shipment and return: in parcels not cancelled, and come back.
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class StatusChange(_PartOfOrder, Base):
@@ -127,6 +141,75 @@ class StatusChange(_PartOfOrder, Base):
     to_value: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(64))
+
+
+class _RecordOfOrder(_PartOfOrder):
+    """A shipment, refund, return or note: found by its own id (which carries the
+    organization's key) as well as by its order."""
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_of_order(), Index(None, "organization_id", "id", unique=True))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who made it: ``token:…``, ``user:…``, ``cli``, ``connection:…`` (as the audit trail).
+    actor: Mapped[str] = mapped_column(String(80))
+
+
+class ShipmentRow(_RecordOfOrder, Base):
+    __tablename__ = "order_shipments"
+    __table_args__ = (
+        *_RecordOfOrder.__table_args__,
+        Index(None, "organization_id", "order_id", "external_id", unique=True),
+    )
+
+    status: Mapped[ShipmentStatus] = mapped_column(
+        _status_column(ShipmentStatus, "shipment_status")
+    )
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(255))
+    tracking_url: Mapped[str | None] = mapped_column(String(2048))
+    # [{"line": 1, "quantity": 2}, …]: 1-based positions in the order's products.
+    lines: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The platform's own id of a fulfilment it sent: a repeated delivery makes no second one.
+    external_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class RefundRow(_RecordOfOrder, Base):
+    __tablename__ = "order_refunds"
+    __table_args__ = (
+        *_RecordOfOrder.__table_args__,
+        Index(None, "organization_id", "order_id", "external_id", unique=True),
+    )
+
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    restock: Mapped[bool] = mapped_column(Boolean)
+    lines: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    return_id: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class ReturnRow(_RecordOfOrder, Base):
+    __tablename__ = "order_returns"
+
+    status: Mapped[ReturnStatus] = mapped_column(_status_column(ReturnStatus, "return_status"))
+    lines: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refund_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class NoteRow(_RecordOfOrder, Base):
+    __tablename__ = "order_notes"
+
+    text: Mapped[str] = mapped_column(Text)
 
 
 class OrderCount(Base):

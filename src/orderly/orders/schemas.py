@@ -7,6 +7,7 @@ places per currency, phone region, duplicates, transitions) live in ``service.py
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +24,14 @@ from pydantic import (
 
 from orderly.core import money
 from orderly.core.http import dump_json
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
+from orderly.orders.statuses import (
+    FulfillmentStatus,
+    OrderStatus,
+    PaymentStatus,
+    ReturnStatus,
+    ShipmentStatus,
+    StatusField,
+)
 
 
 def _exact_number(value: Any) -> Any:
@@ -114,6 +122,12 @@ class LineItemIn(BaseModel):
     quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
     price: Amount
     total: Amount | None = Field(default=None, description="Defaults to quantity × price.")
+    # Read-only fields of a line in an answer, accepted so a fetched order can be sent back.
+    line: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    fulfilled_quantity: Any = Field(
+        default=None, exclude=True, json_schema_extra={"readOnly": True}
+    )
+    returned_quantity: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
 
 
 class OrderContent(BaseModel):
@@ -154,6 +168,12 @@ class OrderContent(BaseModel):
     organization_id: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
     updated: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
     status_history: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    refunded_amount: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    net_amount: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    shipments: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    refunds: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    returns: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
+    timeline: Any = Field(default=None, exclude=True, json_schema_extra={"readOnly": True})
 
     @field_validator("products")
     @classmethod
@@ -301,11 +321,18 @@ _OUTPUT = ConfigDict(from_attributes=True, populate_by_name=True)
 class LineItem(BaseModel):
     model_config = _OUTPUT
 
+    line: int = Field(
+        description="1-based position in products: what shipments, refunds and returns name."
+    )
     product_id: str | None
     name: str | None
     quantity: int
     price: MoneyOut
     total: MoneyOut
+    fulfilled_quantity: int = Field(description="In shipments that were not cancelled.")
+    returned_quantity: int = Field(
+        description="Come back: received returns, parcels returned to the sender."
+    )
 
 
 class StatusChangeOut(BaseModel):
@@ -329,13 +356,23 @@ class Order(BaseModel):
                     "organization_id": "org_1o9rqz4q33k7",
                     "external_id": None,
                     "products": [
-                        {**item, "price": price, "total": total}
-                        for item, price, total in zip(
-                            EXAMPLE_ORDER["products"], (45.5, 60), (91.0, 60), strict=True
+                        {
+                            "line": line,
+                            **item,
+                            "price": price,
+                            "total": total,
+                            "fulfilled_quantity": 0,
+                            "returned_quantity": 0,
+                        }
+                        for line, (item, price, total) in enumerate(
+                            zip(EXAMPLE_ORDER["products"], (45.5, 60), (91.0, 60), strict=True),
+                            start=1,
                         )
                     ],
                     "subtotal": 151.0,
                     "discount": 0.0,
+                    "refunded_amount": 0.0,
+                    "net_amount": 188.65,
                     "status": "pending",
                     "payment_status": "pending",
                     "fulfillment_status": "unfulfilled",
@@ -361,6 +398,8 @@ class Order(BaseModel):
     tax: MoneyOut
     delivery_fee: MoneyOut
     total_amount: MoneyOut
+    refunded_amount: MoneyOut = Field(description="The sum of the order's refunds.")
+    net_amount: MoneyOut = Field(description="total_amount less refunded_amount.")
     currency: str
     status: OrderStatus
     payment_status: PaymentStatus
@@ -376,15 +415,32 @@ class Order(BaseModel):
         def q(amount: Decimal) -> Decimal:
             return money.quantize(amount, self.currency)
 
-        for name in ("subtotal", "discount", "tax", "delivery_fee", "total_amount"):
+        for name in MONEY_NAMES:
             setattr(self, name, q(getattr(self, name)))
         for item in self.products:
             item.price, item.total = q(item.price), q(item.total)
         return self
 
 
+MONEY_NAMES = (
+    "subtotal",
+    "discount",
+    "tax",
+    "delivery_fee",
+    "total_amount",
+    "refunded_amount",
+    "net_amount",
+)
+
+
 class OrderDetail(Order):
     status_history: list[StatusChangeOut] = Field(description="Oldest first.")
+    shipments: list["Shipment"] = Field(description="Oldest first.")
+    refunds: list["Refund"] = Field(description="Oldest first.")
+    returns: list["Return"] = Field(description="Oldest first.")
+    timeline: list["TimelineEntry"] = Field(
+        description="Status changes, shipments, refunds, returns and notes, oldest first."
+    )
 
 
 class OrderList(BaseModel):
@@ -410,3 +466,247 @@ class BulkResult(BaseModel):
     success: bool
     data: BulkData
     timestamp: datetime
+
+
+# ---- shipments, refunds, returns, notes ------------------------------------------------------
+
+MAX_NOTE_LENGTH = 5000
+
+
+def _web_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Must be an http or https address")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("Must not hold spaces or control characters")
+    return value
+
+
+WebAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_web_address)
+]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_LENGTH)]
+
+
+class RecordLine(BaseModel):
+    """Units of one line item: ``line`` is its 1-based position in the order's products."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+
+
+RecordLines = Annotated[list[RecordLine], Field(min_length=1, max_length=1000)]
+
+
+class ShipmentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"line": 1, "quantity": 2}],
+                    "carrier": "aramex",
+                    "tracking_number": "35821730491",
+                }
+            ]
+        },
+    )
+
+    lines: RecordLines
+    carrier: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = Field(
+        default=None,
+        description="A known carrier's code (aramex, smsa, spl, dhl, fedex, ups, redbox, naqel,"
+        " jahez, …) or any name.",
+    )
+    tracking_number: Identifier | None = None
+    tracking_url: WebAddress | None = Field(
+        default=None, description="Default: the known carrier's tracking page for the number."
+    )
+    shipped_at: Timestamp | None = Field(default=None, description="Default: now.")
+
+
+class ShipmentUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "delivered"}]},
+    )
+
+    status: ShipmentStatus | None = Field(
+        default=None, description="The carrier's tracking: cancel with POST …/cancel."
+    )
+    carrier: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+    tracking_number: Identifier | None = None
+    tracking_url: WebAddress | None = None
+    shipped_at: Timestamp | None = None
+    delivered_at: Timestamp | None = Field(
+        default=None, description="Default when the status becomes delivered: now."
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "ShipmentUpdate":
+        if not self.model_fields_set:
+            raise ValueError("Send at least one field to change")
+        return self
+
+
+class RefundCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"amount": 31.0, "lines": [{"line": 1, "quantity": 2}], "reason": "Damaged"}
+            ]
+        },
+    )
+
+    amount: Amount | None = Field(
+        default=None,
+        description="In the order's currency. Default: what the lines are worth (each line's"
+        " total shared over its units).",
+    )
+    currency: CurrencyCode | None = Field(
+        default=None, description="When sent, must be the order's."
+    )
+    lines: list[RecordLine] | None = Field(default=None, max_length=1000)
+    reason: Reason | None = None
+    note: NoteText | None = None
+    restock: Annotated[bool, Field(strict=True)] = False
+
+
+class ReturnCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"lines": [{"line": 2, "quantity": 1}], "reason": "Wrong size"}]
+        },
+    )
+
+    lines: RecordLines
+    reason: Reason | None = None
+
+
+class ReturnReceive(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refund": True, "restock": True}]}
+    )
+
+    refund: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="Also refund the returned lines (or ``amount``)."
+    )
+    amount: Amount | None = Field(
+        default=None, description="With refund: the amount. Default: what the lines are worth."
+    )
+    restock: Annotated[bool, Field(strict=True)] = False
+    note: NoteText | None = None
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "Customer asked to deliver after 5 pm."}]},
+    )
+
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH),
+    ]
+
+
+class RecordLineOut(BaseModel):
+    line: int
+    quantity: int
+
+
+class Shipment(BaseModel):
+    id: str
+    order_id: str
+    status: ShipmentStatus
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    lines: list[RecordLineOut]
+    shipped_at: datetime
+    delivered_at: datetime | None
+    external_id: str | None = Field(description="The platform's id, for one it sent.")
+    actor: str = Field(description="Who made it: token:…, user:…, cli, connection:….")
+    created: datetime
+    updated: datetime
+
+
+class Refund(BaseModel):
+    id: str
+    order_id: str
+    amount: MoneyOut
+    currency: str
+    lines: list[RecordLineOut]
+    reason: str | None
+    note: str | None
+    restock: bool
+    return_id: str | None = Field(description="The return it refunds, if any.")
+    external_id: str | None = Field(description="The platform's id, for one it sent.")
+    actor: str
+    created: datetime
+
+
+class Return(BaseModel):
+    id: str
+    order_id: str
+    status: ReturnStatus
+    lines: list[RecordLineOut]
+    reason: str | None
+    received_at: datetime | None
+    refund_id: str | None = Field(description="The refund made when it was received, if any.")
+    actor: str
+    created: datetime
+
+
+class Note(BaseModel):
+    id: str
+    order_id: str
+    text: str
+    actor: str = Field(description="Who wrote it: token:…, user:…, cli.")
+    created: datetime
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    type: str = Field(
+        description="status_changed, shipment_created, shipment_status, refund_created,"
+        " return_requested, return_received, note_added."
+    )
+    actor: str = Field(description="Who: history's source for status changes, else the actor.")
+    data: dict[str, Any] = Field(
+        description="The status change (field, from, to) or the record as its endpoint shows it."
+    )
+
+
+class ShipmentList(BaseModel):
+    data: list[Shipment]
+    count: int
+
+
+class RefundList(BaseModel):
+    data: list[Refund]
+    count: int
+
+
+class ReturnList(BaseModel):
+    data: list[Return]
+    count: int
+
+
+class NoteList(BaseModel):
+    data: list[Note]
+    count: int
+
+
+OrderDetail.model_rebuild()

@@ -29,6 +29,25 @@ class FulfillmentStatus(StrEnum):
     RETURNED = "returned"
 
 
+class ShipmentStatus(StrEnum):
+    """Where a parcel is: handed to the carrier (``shipped``), then as the carrier tracks it.
+    ``returned``: back to the merchant undelivered; ``cancelled``: never left (its quantities
+    count as unshipped again)."""
+
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    RECEIVED = "received"
+
+
 class StatusField(StrEnum):
     STATUS = "status"
     PAYMENT_STATUS = "payment_status"
@@ -73,6 +92,24 @@ ALLOWED_TRANSITIONS: dict[StatusField, dict[str, set[str]]] = {
     StatusField.STATUS: _ORDER_NEXT,
     StatusField.PAYMENT_STATUS: _PAYMENT_NEXT,
     StatusField.FULFILLMENT_STATUS: _FULFILLMENT_NEXT,
+}
+
+
+# A parcel's tracking moves either way among the carrier's states (a failed attempt is followed
+# by another); delivered may still come back, and cancelled and returned are final.
+_TRACKED = {
+    ShipmentStatus.SHIPPED,
+    ShipmentStatus.IN_TRANSIT,
+    ShipmentStatus.OUT_FOR_DELIVERY,
+    ShipmentStatus.DELIVERED,
+    ShipmentStatus.FAILED,
+    ShipmentStatus.RETURNED,
+}
+SHIPMENT_NEXT: dict[str, set[str]] = {
+    **{state: _TRACKED | {ShipmentStatus.CANCELLED} for state in _TRACKED},
+    ShipmentStatus.DELIVERED: {ShipmentStatus.RETURNED},
+    ShipmentStatus.RETURNED: set(),
+    ShipmentStatus.CANCELLED: set(),
 }
 
 

@@ -2,7 +2,9 @@
 
 - ``_queries``: the list filters as SQL, keyset pages, plain rows, lookups (reading);
 - ``_counts``: the maintained counts;
-- ``_writes``: the one write path (rows, history, counts and audit of every write).
+- ``_records``: an order's shipments, refunds, returns and notes (reading);
+- ``_writes``: the one write path (rows, history, counts and audit of every write, records
+  included).
 
 The CSV that PostgreSQL writes itself (COPY) is the export's (``export/repository.py``).
 """
@@ -25,22 +27,37 @@ from orderly.orders.repository._queries import (
     table,
     where,
 )
+from orderly.orders.repository._records import (
+    MODELS,
+    Kind,
+    external_ids,
+    order_of_record,
+    orders_with_records,
+    records_of,
+)
 from orderly.orders.repository._writes import (
     STATUS_COLUMNS,
     Change,
+    RecordChange,
     Revision,
     StatusPlan,
     change_statuses,
     delete_orders,
     insert_orders,
     revise,
+    searchable,
+    tracking_numbers,
+    write_records,
 )
 
 __all__ = [
+    "MODELS",
     "STATUS_COLUMNS",
     "Change",
     "CountKey",
     "Filtered",
+    "Kind",
+    "RecordChange",
     "Revision",
     "StatusPlan",
     "adjust_counts",
@@ -51,16 +68,23 @@ __all__ = [
     "counts_by_status",
     "delete_orders",
     "dialect_of",
+    "external_ids",
     "filtered",
     "find_by_external_id",
     "find_by_external_ids",
     "get_order",
     "insert_orders",
     "list_order_rows",
+    "order_of_record",
     "order_rows",
     "ordering",
+    "orders_with_records",
+    "records_of",
     "revise",
+    "searchable",
     "stream_order_rows",
     "table",
+    "tracking_numbers",
     "where",
+    "write_records",
 ]

@@ -6,11 +6,14 @@ history numbered after the order's last entry, the maintained counts, the audit 
 - ``change_statuses``: statuses moved through the transition table (PATCH, bulk, dashboard).
 - ``revise``: an order's content replaced (PUT, the dashboard's edit, a platform's update).
 - ``delete_orders``: orders removed.
+- ``write_records``: a shipment, refund, return or note added or changed, with what it
+  changes of its order (statuses it decides, quantities shipped and returned, money refunded).
 
 A new kind of record written with an order (an event for other systems, say) is written here,
 beside the audit event, and so by every write.
 """
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +24,13 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.orm import Session
 
 from orderly.audit import service as audit
-from orderly.orders.models import LineItemRow, OrderRow, StatusChange
+from orderly.core.db import Base
+from orderly.core.text import fold_for_search
+from orderly.orders.models import LineItemRow, OrderRow, ShipmentRow, StatusChange
 from orderly.orders.plain import COUNTED, raw
 from orderly.orders.repository._counts import CountKey, adjust_counts, count_key
 from orderly.orders.repository._queries import table
+from orderly.orders.statuses import ShipmentStatus
 
 STATUS_COLUMNS = ("id", *COUNTED)  # what a status change reads (and locks) of each order
 Change = tuple[str, str, str]  # (field, from, to)
@@ -193,6 +199,9 @@ class Revision:
         return sorted(fields | {"products"} if self.line_items is not None else fields)
 
 
+_NONE_SENT = {"fulfilled_quantity": 0, "returned_quantity": 0}
+
+
 def revise(session: Session, organization_id: str, revision: Revision, *, at: datetime) -> None:
     """Write a ``Revision`` of an order read under lock: its columns, its line items, history
     for its status changes, the maintained counts, and one audit event naming what changed."""
@@ -200,21 +209,42 @@ def revise(session: Session, organization_id: str, revision: Revision, *, at: da
         return
     connection = session.connection()
     orders, keys = table(OrderRow), {"organization_id": organization_id}
-    if revision.columns:
+    columns = dict(revision.columns)
+    if "search_text" in columns:  # new content: the order's tracking numbers still find it
+        numbers = tracking_numbers(session, organization_id, revision.order_id)
+        columns["search_text"] = searchable(columns["search_text"], numbers)
+    if columns:
         connection.execute(
             update(orders)
             .where(orders.c.organization_id == organization_id, orders.c.id == revision.order_id)
-            .values(**revision.columns)
+            .values(**columns)
         )
     if revision.line_items is not None:
         items = table(LineItemRow)
+        # Shipped and returned units stay with their line (a platform's update of an order
+        # with shipments sends its lines again).
+        kept = {
+            row.position: {"fulfilled_quantity": row[1], "returned_quantity": row[2]}
+            for row in connection.execute(
+                select(
+                    items.c.position, items.c.fulfilled_quantity, items.c.returned_quantity
+                ).where(
+                    items.c.organization_id == organization_id,
+                    items.c.order_id == revision.order_id,
+                    (items.c.fulfilled_quantity > 0) | (items.c.returned_quantity > 0),
+                )
+            )
+        }
         connection.execute(
             delete(items).where(
                 items.c.organization_id == organization_id, items.c.order_id == revision.order_id
             )
         )
         if revision.line_items:
-            rows = [{**keys, "order_id": revision.order_id, **i} for i in revision.line_items]
+            rows = [
+                {**keys, "order_id": revision.order_id, **i, **kept.get(i["position"], _NONE_SENT)}
+                for i in revision.line_items
+            ]
             connection.execute(insert(items), rows)
     _append_history(
         connection,
@@ -306,3 +336,97 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
         ),
     )
     return {row.id for row in removed}
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What adding or changing a record (shipment, refund, return, note) writes of one order
+    read under lock: the record rows (``inserts``: model and row; ``updates``: model, id and
+    values), the statuses the records decide (``before`` as read, ``status_changes`` for its
+    history), other columns of the order (``order_columns``: the refunded amount, the search
+    text), quantities of its lines (by 0-based position), and the audit event."""
+
+    order_id: str
+    before: CountKey
+    action: str
+    details: Mapping[str, Any]
+    inserts: Sequence[tuple[type[Base], Mapping[str, Any]]] = ()
+    updates: Sequence[tuple[type[Base], str, Mapping[str, Any]]] = ()
+    status_changes: Sequence[Change] = ()
+    order_columns: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    line_quantities: Mapping[int, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    history_source: str = ""
+
+    @property
+    def after(self) -> CountKey:
+        values = dict(zip(COUNTED, self.before, strict=True))
+        values.update({name: new for name, _, new in self.status_changes})
+        return count_key(values)
+
+
+def write_records(
+    session: Session, organization_id: str, change: RecordChange, *, at: datetime
+) -> None:
+    """Write a ``RecordChange``: its records, the order's statuses, columns and ``updated``
+    (every record changes the order's ETag), its lines' quantities, history for its status
+    changes, the maintained counts and one audit event."""
+    connection = session.connection()
+    for model, row in change.inserts:
+        connection.execute(insert(table(model)), [{"organization_id": organization_id, **row}])
+    for model, record_id, values in change.updates:
+        records = table(model)
+        connection.execute(
+            update(records)
+            .where(records.c.organization_id == organization_id, records.c.id == record_id)
+            .values(**values)
+        )
+    orders = table(OrderRow)
+    columns = {**change.order_columns, "updated": at}
+    columns.update({name: new for name, _, new in change.status_changes})
+    connection.execute(
+        update(orders)
+        .where(orders.c.organization_id == organization_id, orders.c.id == change.order_id)
+        .values(**columns)
+    )
+    items = table(LineItemRow)
+    for position, quantities in change.line_quantities.items():
+        connection.execute(
+            update(items)
+            .where(
+                items.c.organization_id == organization_id,
+                items.c.order_id == change.order_id,
+                items.c.position == position,
+            )
+            .values(**quantities)
+        )
+    _append_history(
+        connection,
+        organization_id,
+        {change.order_id: change.status_changes},
+        source=change.history_source,
+        at=at,
+    )
+    if change.after != change.before:
+        adjust_counts(session, organization_id, {change.before: -1, change.after: 1})
+    audit.record(
+        session,
+        [audit.event(organization_id, change.order_id, change.action, dict(change.details), at=at)],
+    )
+
+
+def searchable(search_text: str, numbers: Sequence[str]) -> str:
+    """An order's search text with its tracking numbers."""
+    return "\n".join([search_text, *(fold_for_search(number) for number in numbers)]).strip("\n")
+
+
+def tracking_numbers(session: Session, organization_id: str, order_id: str) -> list[str]:
+    """The tracking numbers of an order's parcels that were not cancelled (search finds the
+    order by them)."""
+    parcels = table(ShipmentRow).c
+    query = select(parcels.tracking_number).where(
+        parcels.organization_id == organization_id,
+        parcels.order_id == order_id,
+        parcels.tracking_number.is_not(None),
+        parcels.status != ShipmentStatus.CANCELLED.value,
+    )
+    return list(session.scalars(query))

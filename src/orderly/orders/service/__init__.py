@@ -3,7 +3,9 @@
 One module per concern, re-exported here (``from orderly.orders import service``):
 ``_content`` (amounts and contacts, no database), ``_orders`` (the API's create, read, replace,
 status changes and delete), ``_import`` (export files read back) and ``_ingest`` (platforms'
-orders from webhooks), with ``_common`` holding their errors and limits.
+orders from webhooks), with ``_common`` holding their errors and limits. An order's records:
+``_shipments``, ``_refunds`` (refunds and returns) and ``_notes``, sharing ``_records``; the
+rules of what is left to ship, return and refund are ``orders/progress.py``.
 
 Services flush, never commit (the request's transaction does), and raise ``OrderlyError``s.
 """
@@ -14,6 +16,7 @@ from orderly.orders.service._common import (
     SOURCE_BULK,
     SOURCE_IMPORT,
     BulkOutcome,
+    DerivedStatus,
     DuplicateOrder,
     InvalidTransition,
     OrderChanged,
@@ -30,6 +33,7 @@ from orderly.orders.service._ingest import (
     ingest_order,
     ingest_orders,
 )
+from orderly.orders.service._notes import add_note
 from orderly.orders.service._orders import (
     OrderPage,
     bulk_change_status,
@@ -43,6 +47,14 @@ from orderly.orders.service._orders import (
     list_orders,
     replace_order,
 )
+from orderly.orders.service._records import (
+    ReturnNotFound,
+    ShipmentNotFound,
+    record_document,
+    record_documents,
+)
+from orderly.orders.service._refunds import create_refund, receive_return, request_return
+from orderly.orders.service._shipments import cancel_shipment, create_shipment, update_shipment
 
 __all__ = [
     "MAX_BULK_ITEMS",
@@ -50,6 +62,7 @@ __all__ = [
     "SOURCE_BULK",
     "SOURCE_IMPORT",
     "BulkOutcome",
+    "DerivedStatus",
     "DuplicateOrder",
     "IngestOutcome",
     "IngestRequest",
@@ -58,13 +71,19 @@ __all__ = [
     "OrderChanged",
     "OrderNotFound",
     "OrderPage",
+    "ReturnNotFound",
+    "ShipmentNotFound",
+    "add_note",
     "bulk_change_status",
     "bulk_create",
     "bulk_delete",
+    "cancel_shipment",
     "change_status",
     "check_import",
     "counts_by_status",
     "create_order",
+    "create_refund",
+    "create_shipment",
     "delete_order",
     "describe_error",
     "etag",
@@ -73,6 +92,11 @@ __all__ = [
     "ingest_order",
     "ingest_orders",
     "list_orders",
+    "receive_return",
+    "record_document",
+    "record_documents",
     "replace_order",
+    "request_return",
     "search_text",
+    "update_shipment",
 ]

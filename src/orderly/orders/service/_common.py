@@ -34,6 +34,10 @@ class InvalidTransition(ValidationFailed):
     message = "Invalid status transition"
 
 
+class DerivedStatus(ValidationFailed):
+    message = "This status follows from the order's records"
+
+
 class OrderChanged(PreconditionFailed):
     message = "The order has changed since it was read"
 

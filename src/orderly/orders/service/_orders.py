@@ -30,6 +30,7 @@ from orderly.orders.service._common import (
     SOURCE_API,
     SOURCE_BULK,
     BulkOutcome,
+    DerivedStatus,
     DuplicateOrder,
     InvalidTransition,
     OrderChanged,
@@ -42,17 +43,52 @@ from orderly.orders.service._content import prepare_content
 from orderly.orders.service._intake import insert, new_order
 from orderly.orders.statuses import OrderStatus, StatusField, is_allowed
 
+# Which status each kind of record decides, once an order has one (docs/api.md).
+_DECIDED_BY = {
+    StatusField.FULFILLMENT_STATUS: repository.Kind.SHIPMENT,
+    StatusField.PAYMENT_STATUS: repository.Kind.REFUND,
+}
+
+
+def decided_statuses(
+    session: Session,
+    organization: Organization,
+    order_ids: Sequence[str],
+    wanted: Sequence[StatusUpdate | OrderUpdate],
+) -> dict[str, set[StatusField]]:
+    """By order: the statuses its shipments or refunds decide, of those ``wanted`` sets (one
+    query per kind, only when a request sets that status)."""
+    decided: dict[str, set[StatusField]] = {order_id: set() for order_id in order_ids}
+    for status_field, kind in _DECIDED_BY.items():
+        if any(getattr(w, status_field.value) is not None for w in wanted):
+            for order_id in repository.orders_with_records(
+                session, organization.id, order_ids, kind
+            ):
+                decided[order_id].add(status_field)
+    return decided
+
 
 def planned_changes(
-    order: OrderRow | SimpleNamespace, wanted: StatusUpdate | OrderUpdate
+    order: OrderRow | SimpleNamespace,
+    wanted: StatusUpdate | OrderUpdate,
+    decided: set[StatusField] | frozenset[StatusField] = frozenset(),
 ) -> list[tuple[StatusField, str, str]]:
-    """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``."""
+    """The status changes ``wanted`` makes to ``order``, or ``InvalidTransition``; a status
+    its records decide (``decided``) may only be sent as it is."""
     changes = []
     for status_field in StatusField:
         new = getattr(wanted, status_field.value)
         if new is None:
             continue
         current = getattr(order, status_field.value)
+        if status_field in decided and new != current:
+            records = "shipments" if status_field == StatusField.FULFILLMENT_STATUS else "refunds"
+            raise DerivedStatus(
+                details={
+                    status_field.value: f"The order has {records}: {status_field.value} follows"
+                    f" from them (it is {current})"
+                }
+            )
         if not is_allowed(status_field, current, new):
             raise InvalidTransition(
                 details={"field": status_field.value, "from": str(current), "to": str(new)}
@@ -193,7 +229,9 @@ def replace_order(
     if order is None:
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, order.updated)
-    changes = planned_changes(order, data)
+    changes = planned_changes(
+        order, data, decided_statuses(session, organization, [order.id], [data])[order.id]
+    )
     content = prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
     if key[1] is not None and (key[0], key[1]) != (order.source, order.external_id):
@@ -208,18 +246,44 @@ def replace_order(
         before=repository.count_key(order),
         columns={**changed_columns(order, columns), "updated": now},
         status_changes=history_changes(changes),
-        line_items=content.line_items,  # replaced whole, as PUT says
+        line_items=_replaced_lines(session, organization, order, content.line_items),
         history_source=SOURCE_API,
     )
     repository.revise(session, organization.id, revision, at=now)
     return order_id
 
 
-def _status_plan(current: SimpleNamespace, wanted: StatusUpdate) -> repository.StatusPlan:
+_LINE_CONTENT = ("product_id", "name", "quantity", "price", "total")
+
+
+def _replaced_lines(
+    session: Session, organization: Organization, order: OrderRow, new: list[dict[str, Any]]
+) -> list[dict[str, Any]] | None:
+    """PUT replaces the line items whole, unless the order has shipments, refunds or returns:
+    those name its lines, so they are kept when sent unchanged and refused otherwise."""
+    kept = [tuple(getattr(item, n) for n in _LINE_CONTENT) for item in order.products]
+    if kept == [tuple(item[n] for n in _LINE_CONTENT) for item in new]:
+        return None
+    for kind in (repository.Kind.SHIPMENT, repository.Kind.REFUND, repository.Kind.RETURN):
+        if repository.orders_with_records(session, organization.id, [order.id], kind):
+            raise ValidationFailed(
+                details={
+                    "products": f"The order has {kind.value}s, which name its lines: its"
+                    " products can only be sent as they are"
+                }
+            )
+    return new
+
+
+def _status_plan(
+    current: SimpleNamespace,
+    wanted: StatusUpdate,
+    decided: set[StatusField] | frozenset[StatusField] = frozenset(),
+) -> repository.StatusPlan:
     """What ``wanted`` changes of an order in state ``current`` (statuses, source, id), or
     ``InvalidTransition``; ``current`` is moved to the new state (for a later item of a bulk
     request that names the same order)."""
-    changes = history_changes(planned_changes(current, wanted))
+    changes = history_changes(planned_changes(current, wanted, decided))
     before = repository.count_key(vars(current))
     for name, _, new in changes:
         setattr(current, name, new)
@@ -256,7 +320,9 @@ def change_status(
     if current is None:
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, current.updated)
-    plan = _status_plan(current, data)
+    plan = _status_plan(
+        current, data, decided_statuses(session, organization, [order_id], [data])[order_id]
+    )
     repository.change_statuses(session, organization.id, [plan], source=change_source, at=utc_now())
     return order_id
 
@@ -283,6 +349,7 @@ def bulk_change_status(
             outcome.errors[key or str(index)] = describe_error(error)
 
     states = _locked_states(session, organization, [order_id for order_id, _ in parsed])
+    decided = decided_statuses(session, organization, list(states), [item for _, item in parsed])
     plans = []
     for order_id, item in parsed:
         current = states.get(order_id)
@@ -294,8 +361,8 @@ def bulk_change_status(
             outcome.errors[order_id] = describe_error(changed)
             continue
         try:
-            plans.append(_status_plan(current, item))
-        except InvalidTransition as exc:
+            plans.append(_status_plan(current, item, decided[order_id]))
+        except (InvalidTransition, DerivedStatus) as exc:
             outcome.errors[order_id] = describe_error(exc)
             continue
         outcome.succeeded += 1
