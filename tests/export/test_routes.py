@@ -28,6 +28,7 @@ DEFAULT_COLUMNS = [
     "tax",
     "delivery_fee",
     "total_amount",
+    "refunded_amount",
     "currency",
     "status",
     "payment_status",
@@ -243,3 +244,70 @@ class TestCsvWriters:
         read = list(csv.reader(io.StringIO(plain, newline="")))
         again = [row[:-1] for row in csv.reader(io.StringIO(computed.decode(), newline=""))]
         assert read == again
+
+
+class TestShipmentsAndRefunds:
+    @pytest.fixture
+    def shipped(self, api: httpx.Client, make_order: MakeOrder) -> dict[str, Any]:
+        made = make_order(
+            payment_status="paid",
+            products=[product(quantity=2), product(product_id="B", quantity=1)],
+            total_amount=Decimal("56.50"),
+        )
+        path = f"/api/v1/orders/{made['id']}"
+        for number, lines in (
+            ("AX1", [{"line": 1, "quantity": 2}]),
+            ("AX2", [{"line": 2, "quantity": 1}]),
+        ):
+            answer = api.post(
+                f"{path}/shipments",
+                json={"lines": lines, "carrier": "aramex", "tracking_number": number},
+            )
+            assert answer.status_code == 201, answer.text
+        assert (
+            api.post(f"{path}/refunds", content=b'{"amount": 6.5, "reason": "Late"}').status_code
+            == 201
+        )
+        make_order()  # neither shipped nor refunded
+        return made
+
+    def test_order_rows_carry_tracking_quantities_and_refunds(
+        self, api: httpx.Client, shipped: dict[str, Any]
+    ) -> None:
+        columns = "id,tracking_numbers,shipped_quantity,refunded_amount,net_amount"
+        rows = list(csv.DictReader(io.StringIO(export(api, columns=columns, sort="created").text)))
+        assert rows[0] == {
+            "id": shipped["id"],
+            "tracking_numbers": "AX1 AX2",
+            "shipped_quantity": "3",
+            "refunded_amount": "6.50",
+            "net_amount": "50.00",
+        }
+        assert rows[1]["tracking_numbers"] == ""
+        assert rows[1]["shipped_quantity"] == "0"
+
+    def test_shipments_shape_has_a_row_per_parcel(
+        self, api: httpx.Client, shipped: dict[str, Any]
+    ) -> None:
+        rows = list(csv.DictReader(io.StringIO(export(api, shape="shipments").text)))
+        assert [(r["id"], r["tracking_number"], r["shipment_quantity"]) for r in rows] == [
+            (shipped["id"], "AX1", "2"),
+            (shipped["id"], "AX2", "1"),
+        ]
+        assert rows[0]["tracking_url"].startswith("https://www.aramex.com/")
+        assert rows[0]["shipment_status"] == "shipped"
+
+    def test_refunds_shape_has_a_row_per_refund(
+        self, api: httpx.Client, shipped: dict[str, Any]
+    ) -> None:
+        rows = list(csv.DictReader(io.StringIO(export(api, shape="refunds").text)))
+        assert [(r["id"], r["refund_amount"], r["refund_reason"]) for r in rows] == [
+            (shipped["id"], "6.50", "Late")
+        ]
+
+    def test_jsonl_carries_the_records(self, api: httpx.Client, shipped: dict[str, Any]) -> None:
+        lines = export(api, format="jsonl", sort="created").text.splitlines()
+        first = json.loads(lines[0], parse_float=Decimal)
+        assert [s["tracking_number"] for s in first["shipments"]] == ["AX1", "AX2"]
+        assert first["refunds"][0]["amount"] == Decimal("6.50")
+        assert any(entry["type"] == "refund_created" for entry in first["timeline"])

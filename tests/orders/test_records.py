@@ -164,7 +164,8 @@ class TestShipments:
         parcel = ship(api, made["id"], (1, 2), tracking_number="N1").json()
         assert ship(api, made["id"], (1, 1)).status_code == 422
         cancelled = api.post(f"/api/v1/shipments/{parcel['id']}/cancel")
-        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert cancelled.status_code == 200
+        assert cancelled.json()["status"] == "cancelled"
         now = order(api, made["id"])
         assert now["fulfillment_status"] == "unfulfilled"
         assert now["products"][0]["fulfilled_quantity"] == 0
@@ -233,7 +234,8 @@ class TestShipments:
             == 404
         )
         listed = api.get(f"{ORDERS}/{made['id']}/shipments").json()
-        assert listed["count"] == 1 and listed["data"][0]["id"] == parcel["id"]
+        assert listed["count"] == 1
+        assert listed["data"][0]["id"] == parcel["id"]
 
     def test_racing_shipments_never_ship_more_than_ordered(
         self,
@@ -360,14 +362,16 @@ class TestReturnsAndTimeline:
             f"/api/v1/returns/{opened.json()['id']}/receive", json={"refund": True, "restock": True}
         )
         assert received.status_code == 200, received.text
-        assert received.json()["status"] == "received" and received.json()["refund_id"]
+        assert received.json()["status"] == "received"
+        assert received.json()["refund_id"]
         note = api.post(f"{ORDERS}/{oid}/notes", json={"text": "Customer called: keep the rest."})
         assert note.status_code == 201
         now = order(api, oid)
         assert now["refunded_amount"] == Decimal("35.00")
         assert now["payment_status"] == "partially_refunded"
         assert [p["returned_quantity"] for p in now["products"]] == [2, 0, 0]
-        assert now["status"] == "delivered" and now["fulfillment_status"] == "fulfilled"
+        assert now["status"] == "delivered"
+        assert now["fulfillment_status"] == "fulfilled"
         kinds = [entry["type"] for entry in now["timeline"]]
         for kind in (
             "status_changed",

@@ -14,7 +14,9 @@ class Kind(StrEnum):
 
 class Shape(StrEnum):
     ORDERS = "orders"
-    LINE_ITEMS = "line_items"
+    LINE_ITEMS = "line_items"  # a row per line item
+    SHIPMENTS = "shipments"  # a row per shipment (orders without one have no row)
+    REFUNDS = "refunds"  # a row per refund (likewise)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ ORDER_COLUMNS = [
     Column("tax", Kind.MONEY),
     Column("delivery_fee", Kind.MONEY),
     Column("total_amount", Kind.MONEY),
+    Column("refunded_amount", Kind.MONEY),
     Column("currency", Kind.TEXT),
     Column("status", Kind.TEXT),
     Column("payment_status", Kind.TEXT),
@@ -50,6 +53,10 @@ EXTRA_ORDER_COLUMNS = [
     Column("items_count", Kind.INTEGER),
     Column("products", Kind.JSON),
     Column("meta", Kind.JSON),
+    Column("net_amount", Kind.MONEY),
+    Column("shipped_quantity", Kind.INTEGER),  # units in shipments not cancelled
+    Column("returned_quantity", Kind.INTEGER),
+    Column("tracking_numbers", Kind.TEXT),  # of shipments not cancelled, space-separated
 ]
 LINE_COLUMNS = [
     Column("line_number", Kind.INTEGER),
@@ -60,10 +67,35 @@ LINE_COLUMNS = [
     Column("line_total", Kind.MONEY),
 ]
 
-DEFAULTS = {Shape.ORDERS: ORDER_COLUMNS, Shape.LINE_ITEMS: ORDER_COLUMNS + LINE_COLUMNS}
+SHIPMENT_COLUMNS = [
+    Column("shipment_id", Kind.TEXT),
+    Column("shipment_status", Kind.TEXT),
+    Column("carrier", Kind.TEXT),
+    Column("tracking_number", Kind.TEXT),
+    Column("tracking_url", Kind.TEXT),
+    Column("shipment_quantity", Kind.INTEGER),
+    Column("shipped_at", Kind.TIMESTAMP),
+    Column("delivered_at", Kind.TIMESTAMP),
+]
+REFUND_COLUMNS = [
+    Column("refund_id", Kind.TEXT),
+    Column("refund_amount", Kind.MONEY),
+    Column("refund_reason", Kind.TEXT),
+    Column("refund_restock", Kind.TEXT),
+    Column("refund_quantity", Kind.INTEGER),
+    Column("refunded_at", Kind.TIMESTAMP),
+]
+# What a row of each shape adds to the order's columns.
+PER_ROW = {
+    Shape.ORDERS: [],
+    Shape.LINE_ITEMS: LINE_COLUMNS,
+    Shape.SHIPMENTS: SHIPMENT_COLUMNS,
+    Shape.REFUNDS: REFUND_COLUMNS,
+}
+DEFAULTS = {shape: ORDER_COLUMNS + PER_ROW[shape] for shape in Shape}
 AVAILABLE = {
-    Shape.ORDERS: {c.name: c for c in ORDER_COLUMNS + EXTRA_ORDER_COLUMNS},
-    Shape.LINE_ITEMS: {c.name: c for c in ORDER_COLUMNS + EXTRA_ORDER_COLUMNS + LINE_COLUMNS},
+    shape: {c.name: c for c in ORDER_COLUMNS + EXTRA_ORDER_COLUMNS + PER_ROW[shape]}
+    for shape in Shape
 }
 
 

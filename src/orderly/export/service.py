@@ -20,6 +20,8 @@ from orderly.export.formats import Format
 from orderly.orders import documents, plain, repository
 from orderly.orders.filters import OrderFilters
 from orderly.orders.plain import FIXED, money_text, time_text
+from orderly.orders.repository import Kind
+from orderly.orders.statuses import ShipmentStatus
 
 BATCH_SIZE = 2000
 _MONEY = plain.MONEY
@@ -33,6 +35,32 @@ _LINE_VALUES: dict[str, Callable[[Any, int], Any]] = {
 }
 
 
+_SHIPMENT_VALUES: dict[str, Callable[[Any, int], Any]] = {
+    "shipment_id": lambda row, places: row.id,
+    "shipment_status": lambda row, places: row.status,
+    "carrier": lambda row, places: row.carrier,
+    "tracking_number": lambda row, places: row.tracking_number,
+    "tracking_url": lambda row, places: row.tracking_url,
+    "shipment_quantity": lambda row, places: sum(e["quantity"] for e in row.lines),
+    "shipped_at": lambda row, places: time_text(row.shipped_at),
+    "delivered_at": lambda row, places: row.delivered_at and time_text(row.delivered_at),
+}
+_REFUND_VALUES: dict[str, Callable[[Any, int], Any]] = {
+    "refund_id": lambda row, places: row.id,
+    "refund_amount": lambda row, places: money_text(row.amount, places),
+    "refund_reason": lambda row, places: row.reason,
+    "refund_restock": lambda row, places: "true" if row.restock else "false",
+    "refund_quantity": lambda row, places: sum(e["quantity"] for e in row.lines),
+    "refunded_at": lambda row, places: time_text(row.created),
+}
+# Per shape: the kind of record a row is made of, and how each of its columns is written.
+_PER_ROW: dict[Shape, tuple[Kind | None, dict[str, Callable[[Any, int], Any]]]] = {
+    Shape.LINE_ITEMS: (None, _LINE_VALUES),
+    Shape.SHIPMENTS: (Kind.SHIPMENT, _SHIPMENT_VALUES),
+    Shape.REFUNDS: (Kind.REFUND, _REFUND_VALUES),
+}
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     organization_id: str
@@ -43,7 +71,16 @@ class ExportPlan:
     @property
     def needs_items(self) -> bool:
         names = {c.name for c in self.columns}
-        return self.shape == Shape.LINE_ITEMS or bool(names & {"products", "items_count"})
+        wanted = {"products", "items_count", "shipped_quantity", "returned_quantity"}
+        return self.shape == Shape.LINE_ITEMS or bool(names & wanted)
+
+    @property
+    def records(self) -> set[Kind]:
+        """The kinds of records the rows are made of or show."""
+        kinds = {Kind.SHIPMENT} if "tracking_numbers" in {c.name for c in self.columns} else set()
+        if (kind := _PER_ROW.get(self.shape, (None, {}))[0]) is not None:
+            kinds.add(kind)
+        return kinds
 
 
 def count(session: Session, plan: ExportPlan) -> int:
@@ -85,18 +122,19 @@ def rows(
     if plan.shape == Shape.ORDERS and all(n in _ORDER_FIELDS for n in names):
         yield from _plain_rows(session, plan, names, on_orders)
         return
-    line_names = [n for n in names if n in _LINE_VALUES]
-    fields = [
-        "id",
-        "currency",
-        *(n for n in names if n in _ORDER_FIELDS and n not in ("id", "currency")),
-    ]
+    kind, per_row = _PER_ROW.get(plan.shape, (None, {}))
+    row_names = [n for n in names if n in per_row]
+    wanted = {"id", "currency", "total_amount", "refunded_amount", *names}
+    fields = [n for n in _ORDER_FIELDS if n in wanted]
     for orders in _batches(session, plan.organization_id, plan.filters, fields):
+        ids = [o.id for o in orders]
         items = (
-            repository.child_rows(session, plan.organization_id, [o.id for o in orders])
-            if plan.needs_items
-            else {}
+            repository.child_rows(session, plan.organization_id, ids) if plan.needs_items else {}
         )
+        records = {
+            kind: repository.records_of(session, plan.organization_id, ids, kind)
+            for kind in plan.records
+        }
         batch: list[list[Any]] = []
         for order in orders:
             places = money.currency_places(order.currency)
@@ -106,13 +144,25 @@ def rows(
             values["products"] = (
                 [documents.line_document(item, places) for item in lines] if items else None
             )
+            values["net_amount"] = money_text(order.total_amount - order.refunded_amount, places)
+            values["shipped_quantity"] = sum(item.fulfilled_quantity for item in lines)
+            values["returned_quantity"] = sum(item.returned_quantity for item in lines)
+            if Kind.SHIPMENT in records:
+                parcels = records[Kind.SHIPMENT][order.id]
+                values["tracking_numbers"] = " ".join(
+                    p.tracking_number
+                    for p in parcels
+                    if p.tracking_number and p.status != ShipmentStatus.CANCELLED
+                )
             if plan.shape == Shape.ORDERS:
                 batch.append([values[n] for n in names])
                 continue
-            # One row per line item; an order without lines still gets one row.
-            for item in lines or [None]:  # type: ignore[list-item]
-                for name in line_names:
-                    values[name] = None if item is None else _LINE_VALUES[name](item, places)
+            # One row per line item (an order without lines still gets one row); one per
+            # shipment or refund (an order without one gets none).
+            rows_of: list[Any] = ([*lines] or [None]) if kind is None else records[kind][order.id]
+            for child in rows_of:
+                for name in row_names:
+                    values[name] = None if child is None else per_row[name](child, places)
                 batch.append([values[n] for n in names])
         yield batch
         if on_orders:
