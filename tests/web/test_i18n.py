@@ -10,7 +10,14 @@ from babel.messages.pofile import read_po
 
 from orderly.auth.models import Role
 from orderly.integrations.models import Outcome
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
+from orderly.orders.statuses import (
+    FulfillmentStatus,
+    OrderStatus,
+    PaymentStatus,
+    ReturnStatus,
+    ShipmentStatus,
+    StatusField,
+)
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "orderly" / "web"
 
@@ -37,7 +44,15 @@ def template_messages() -> set[tuple[str | None, str]]:
 
 IDENTIFIERS = {
     (None, value)
-    for enum in (OrderStatus, PaymentStatus, FulfillmentStatus, StatusField, Role)
+    for enum in (
+        OrderStatus,
+        PaymentStatus,
+        FulfillmentStatus,
+        ShipmentStatus,
+        ReturnStatus,
+        StatusField,
+        Role,
+    )
     for value in enum
 } | {("delivery", value.value) for value in Outcome}
 

@@ -67,7 +67,7 @@ class TestIntegrations:
         expect(page.locator("[data-replayed]")).to_be_visible()
         expect(page.locator("[data-outcome]")).not_to_have_text("Failed")
         page.click("[data-order]")
-        expect(page.locator("[data-source]")).to_have_text("woocommerce")
+        expect(page.locator("[data-source]")).to_have_text("WooCommerce")
 
     def test_a_refused_connection_says_why_next_to_the_field(
         self, page: Page, owner: str, api: httpx.Client

@@ -34,6 +34,33 @@ class TestScreenshots:
     ) -> dict[str, str]:
         sara = make_order(customer_name="سارة القحطاني", notes="Leave at the door", source="phone")
         api.patch(f"/api/v1/orders/{sara['id']}/status", json={"status": "confirmed"})
+        huda = make_order(
+            customer_name="هدى الشمري",
+            payment_status="paid",
+            products=[
+                {"name": "قهوة عربية", "quantity": 2, "price": 45.5},
+                {"name": "تمر سكري", "quantity": 1, "price": 60},
+            ],
+            tax=0,
+            delivery_fee=0,
+            total_amount=151,
+        )
+        records = f"/api/v1/orders/{huda['id']}"
+        parcel = api.post(
+            f"{records}/shipments",
+            json={
+                "lines": [{"line": 1, "quantity": 2}],
+                "carrier": "aramex",
+                "tracking_number": "35821730491",
+            },
+        ).json()
+        api.patch(f"/api/v1/shipments/{parcel['id']}", json={"status": "delivered"})
+        api.post(
+            f"{records}/refunds", json={"lines": [{"line": 1, "quantity": 1}], "reason": "Damaged"}
+        )
+        api.post(
+            f"{records}/notes", json={"text": "The customer will collect the dates on Sunday."}
+        )
         make_order(customer_name="Ahmed Hassan", source="salla")
         make_order(customer_name="محمد العمري", source="manual")
         connection = api.post(
@@ -52,6 +79,7 @@ class TestScreenshots:
         return {
             "orders": "/",
             "order": f"/orders/{sara['id']}",
+            "order-shipped": f"/orders/{huda['id']}",
             "new-order": "/orders/new",
             "edit-order": f"/orders/{sara['id']}/edit",
             "integrations": "/integrations",

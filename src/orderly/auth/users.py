@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.auth import repository
-from orderly.auth.models import Organization, Role, UserRow, WebSession
+from orderly.auth.models import ApiToken, Organization, Role, UserRow, WebSession
 from orderly.auth.service import hash_token
 from orderly.core.config import get_settings
 from orderly.core.db import utc_now
@@ -255,3 +255,39 @@ class SignInThrottle:
         if take and decision.allowed:
             repository.set_sign_in_failures(self.session, organization_id, address, new_tat)
         return decision
+
+
+def actor_names(
+    session: Session, organization: Organization, actors: set[str]
+) -> dict[str, tuple[str, str]]:
+    """How the dashboard names who made a change: by actor as stored (``user:…``,
+    ``token:…``, ``dashboard:<e-mail>``, ``api``, ``cli``, a platform's name), a kind to
+    translate (``person``, ``token``, ``api``, ``cli``, ``platform``) and a name."""
+    user_ids = {a.removeprefix("user:") for a in actors if a.startswith("user:")}
+    token_ids = {a.removeprefix("token:") for a in actors if a.startswith("token:")}
+    emails: dict[str, str] = {}
+    if user_ids:
+        query = select(UserRow.id, UserRow.email).where(
+            UserRow.organization_id == organization.id, UserRow.id.in_(user_ids)
+        )
+        emails = {row.id: row.email for row in session.execute(query)}
+    tokens: dict[str, str] = {}
+    if token_ids:
+        named_tokens = select(ApiToken.id, ApiToken.name).where(
+            ApiToken.organization_id == organization.id, ApiToken.id.in_(token_ids)
+        )
+        tokens = {row.id: row.name for row in session.execute(named_tokens)}
+    named: dict[str, tuple[str, str]] = {}
+    for actor in actors:
+        kind, _, rest = actor.partition(":")
+        if kind == "user":
+            named[actor] = ("person", emails.get(rest, rest))
+        elif kind == "dashboard":
+            named[actor] = ("person", rest)
+        elif kind == "token":
+            named[actor] = ("token", tokens.get(rest) or rest)
+        elif actor in ("api", "bulk", "import", "cli"):
+            named[actor] = (actor, "")
+        else:  # a platform's name, or its connection
+            named[actor] = ("platform", rest if kind == "connection" else actor)
+    return named

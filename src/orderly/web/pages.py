@@ -75,6 +75,7 @@ def _environment(language: str) -> Environment:
         day=lambda text: i18n.day(datetime.fromisoformat(text), language),
         currencies=currencies,
         platform_names=PLATFORM_NAMES,
+        channel=lambda source: PLATFORM_NAMES.get(source, source),
     )
     return environment
 

@@ -1,6 +1,7 @@
 """Dashboard pages, served by ``orderly serve`` at ``/``, one module per group of pages:
 ``_account`` (sign-in, sign-out, language, the person's settings), ``_orders`` (list, bulk
-changes, one order, entry and editing, export), ``_integrations`` (connections, their inbox,
+changes, one order, entry and editing, export), ``_order_records`` (an order's shipments,
+refunds, returns and notes), ``_integrations`` (connections, their inbox,
 replay) and ``_admin`` (people and API tokens, owners only).
 
 Pages are thin like the API's endpoints: they parse, call the same services, and render a
@@ -10,10 +11,10 @@ in, and before sign-in a random one in a cookie the form must match (``web/deps`
 
 from fastapi import APIRouter
 
-from orderly.web.routes import _account, _admin, _integrations, _orders
+from orderly.web.routes import _account, _admin, _integrations, _order_records, _orders
 
 router = APIRouter(include_in_schema=False)
-for module in (_account, _orders, _integrations, _admin):
+for module in (_account, _orders, _order_records, _integrations, _admin):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -21,11 +21,17 @@ from orderly.core.errors import OrderlyError, validation_details
 from orderly.export.routes import stream_export
 from orderly.export.schemas import ExportQuery
 from orderly.integrations import service as integrations
+from orderly.orders import carriers, progress, statuses
 from orderly.orders import service as orders
-from orderly.orders import statuses
 from orderly.orders.filters import ListQuery
 from orderly.orders.schemas import OrderCreate, OrderUpdate, StatusUpdate
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, StatusField
+from orderly.orders.statuses import (
+    FulfillmentStatus,
+    OrderStatus,
+    PaymentStatus,
+    ShipmentStatus,
+    StatusField,
+)
 from orderly.web.deps import (
     ORDER_WRITERS,
     OWNERS,
@@ -243,7 +249,7 @@ def _order_form(
     )
 
 
-def _errors_of(exc: ValidationError | OrderlyError) -> dict[str, str]:
+def errors_of(exc: ValidationError | OrderlyError) -> dict[str, str]:
     if isinstance(exc, ValidationError):
         return validation_details(exc.errors())
     return {key: str(value) for key, value in exc.details.items()} or {"body": exc.message}
@@ -267,7 +273,7 @@ async def create_entered_order(
             session, who.organization, body, change_source=history_source(who)
         )
     except (ValidationError, OrderlyError) as exc:
-        return _order_form(request, who, fields, _errors_of(exc), 422)
+        return _order_form(request, who, fields, errors_of(exc), 422)
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
@@ -328,7 +334,7 @@ async def save_order(
     except orders.OrderChanged:
         return _order_form(request, who, fields, {"updated": "changed"}, 412, order)
     except (ValidationError, OrderlyError) as exc:
-        return _order_form(request, who, fields, _errors_of(exc), 422, order)
+        return _order_form(request, who, fields, errors_of(exc), 422, order)
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
@@ -337,11 +343,32 @@ async def save_order(
 
 @router.get("/orders/{order_id}")
 def order_page(request: Request, order_id: str, session: SessionDep, who: AnyonePage) -> Response:
-    """One order: its content, its statuses with the moves allowed from them, its timeline."""
+    """One order: its content, its statuses with the moves allowed from them, its parcels,
+    refunds and returns with the forms that add them, and its timeline."""
+    return show_order(request, session, who, order_id)
+
+
+def show_order(
+    request: Request,
+    session: Session,
+    who: users.SignedIn,
+    order_id: str,
+    *,
+    problems: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The order page; ``problems``: what a refused form (by name) was told."""
     order = _get_order(request, session, who, order_id)
     moves = {
         field.value: statuses.next_statuses(field, order[field.value]) for field in StatusField
     }
+    decided = {
+        "fulfillment_status": bool(order["shipments"]),
+        "payment_status": bool(order["refunds"]),
+    }
+    for name, is_decided in decided.items():
+        if is_decided:
+            moves[name] = []  # its records decide it
     delivery = None
     if order["external_id"] is not None and may(who, OWNERS):
         delivery = integrations.delivery_of_order(session, who.organization, order_id)
@@ -349,12 +376,55 @@ def order_page(request: Request, order_id: str, session: SessionDep, who: Anyone
         request,
         "order.html",
         language(request, who),
+        status_code=status_code,
         who=who,
         order=order,
+        left=_what_is_left(order),
+        carriers=carriers.KNOWN,
+        carrier_name=carriers.display_name,
+        shipment_moves=ShipmentStatus,
         moves=moves if may(who, ORDER_WRITERS) else {},
         may_change=may(who, ORDER_WRITERS),
         delivery=delivery,
+        problems=problems or {},
+        has_discount=exact(order["discount"]) > 0,
+        actors=users.actor_names(session, who.organization, _actors_of(order)),
     )
+
+
+def _what_is_left(order: dict[str, Any]) -> dict[str, Any]:
+    """Per line what may still be shipped, returned and refunded, and the money left to
+    refund: asked of the same rules the services keep (``orders.progress``)."""
+    state = progress.Progress(
+        lines={
+            item["line"]: progress.Line(item["quantity"], exact(item["total"]))
+            for item in order["products"]
+        },
+        parcels=[
+            progress.Parcel(s["status"], progress.quantities(s["lines"]))
+            for s in order["shipments"]
+        ],
+        comebacks=[
+            progress.Comeback(r["status"], progress.quantities(r["lines"]))
+            for r in order["returns"]
+        ],
+        refunded_lines=[progress.quantities(r["lines"]) for r in order["refunds"]],
+        total_amount=exact(order["total_amount"]),
+        refunded_amount=exact(order["refunded_amount"]),
+        has_refunds=bool(order["refunds"]),
+    )
+    lines = [item["line"] for item in order["products"]]
+    return {
+        "ship": {line: state.unshipped(line) for line in lines},
+        "return": {line: state.returnable(line) for line in lines},
+        "refund": {line: state.refundable_units(line) for line in lines},
+        "amount": state.refundable_amount,
+        "refundable": order["payment_status"] in ("paid", "partially_refunded"),
+    }
+
+
+def _actors_of(order: dict[str, Any]) -> set[str]:
+    return {entry["actor"] for entry in order["timeline"]}
 
 
 @router.post("/orders/{order_id}/status")
