@@ -381,6 +381,8 @@ def _ingest_request(connection: ConnectionRow, mapped: PlatformOrder) -> orders.
         platform_updated=mapped.updated_at,
         phone_region=mapped.phone_region,
         actor=f"connection:{connection.id}",
+        shipments=tuple(mapped.shipments),
+        refunds=tuple(mapped.refunds),
     )
 
 

@@ -17,6 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from orderly.orders.service import PlatformRefund as PlatformRefund
+from orderly.orders.service import PlatformShipment as PlatformShipment
 from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
 
 Headers = Mapping[str, str]  # names in lower case
@@ -28,6 +30,11 @@ class Unverified(Exception):
 
 class MappingFailed(Exception):
     """The payload cannot be read as an order; the message says where."""
+
+
+def line_positions(line_ids: list[Any]) -> dict[str, int]:
+    """A platform's line item ids by the 1-based position each line takes in the order."""
+    return {str(line_id): position for position, line_id in enumerate(line_ids, start=1)}
 
 
 @dataclass
@@ -48,6 +55,9 @@ class PlatformOrder:
     # Country the customer's phone is read in when it has no country code.
     phone_region: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The platform's own fulfilments (with tracking) and refunds, where its payload has them.
+    shipments: list[PlatformShipment] = field(default_factory=list)
+    refunds: list[PlatformRefund] = field(default_factory=list)
 
 
 class Platform(ABC):

@@ -8,6 +8,7 @@ from orderly.integrations.platforms.base import (
     MappingFailed,
     Platform,
     PlatformOrder,
+    PlatformShipment,
     Unverified,
     amount,
     as_list,
@@ -23,7 +24,7 @@ from orderly.integrations.platforms.base import (
     text,
     total_of,
 )
-from orderly.orders.statuses import OrderStatus, PaymentStatus
+from orderly.orders.statuses import OrderStatus, PaymentStatus, ShipmentStatus
 
 STATUS = {
     "payment_pending": OrderStatus.PENDING,
@@ -139,7 +140,44 @@ class Salla(Platform):
                     _money(amounts.get("cash_on_delivery"), "amounts.cash_on_delivery")
                 ),
             },
+            shipments=_shipments(order),
         )
+
+
+# A shipment's `status` (Salla's order webhook model, `shipments`): those not yet handed to the
+# courier carry no tracking number and are left until they do.
+SHIPMENT_STATUS = {
+    "created": ShipmentStatus.SHIPPED,
+    "in_progress": ShipmentStatus.SHIPPED,
+    "shipped": ShipmentStatus.IN_TRANSIT,
+    "delivering": ShipmentStatus.OUT_FOR_DELIVERY,
+    "delivered": ShipmentStatus.DELIVERED,
+    "returned": ShipmentStatus.RETURNED,
+    "cancelled": ShipmentStatus.CANCELLED,
+    "canceled": ShipmentStatus.CANCELLED,
+}
+
+
+def _shipments(order: dict[str, Any]) -> list[PlatformShipment]:
+    """Salla's shipments name no lines: each with a tracking number carries the whole order
+    (what is not shipped yet)."""
+    shipments = []
+    for i, raw in enumerate(as_list(order.get("shipments"))):
+        shipment = as_object(raw, f"shipments.{i}")
+        number = text(shipment.get("tracking_number")) or text(shipment.get("shipping_number"))
+        if number is None or shipment.get("type") not in (None, "shipment"):
+            continue
+        shipments.append(
+            PlatformShipment(
+                external_id=required_text(shipment.get("id"), f"shipments.{i}.id"),
+                status=lookup(SHIPMENT_STATUS, text(shipment.get("status")))
+                or ShipmentStatus.SHIPPED,
+                carrier=text(shipment.get("courier_name")),
+                tracking_number=number,
+                tracking_url=text(shipment.get("tracking_link")),
+            )
+        )
+    return shipments
 
 
 def _line(item: Any, index: int) -> dict[str, Any]:

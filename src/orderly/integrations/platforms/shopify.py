@@ -6,20 +6,24 @@ from orderly.integrations.platforms.base import (
     Headers,
     Platform,
     PlatformOrder,
+    PlatformRefund,
+    PlatformShipment,
     amount,
     as_list,
     as_object,
     dig,
     join_name,
     line_item,
+    line_positions,
     lookup,
+    quantity,
     require_base64_hmac,
     required_text,
     text,
     timestamp,
     total_of,
 )
-from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus
+from orderly.orders.statuses import FulfillmentStatus, OrderStatus, PaymentStatus, ShipmentStatus
 
 PAYMENT = {
     "pending": PaymentStatus.PENDING,
@@ -34,6 +38,21 @@ FULFILLMENT = {
     "unfulfilled": FulfillmentStatus.UNFULFILLED,
     "partial": FulfillmentStatus.PARTIALLY_FULFILLED,
     "fulfilled": FulfillmentStatus.FULFILLED,
+}
+
+# A fulfillment's `status` (pending, open, success, cancelled, error, failure): the last three
+# never left; the others are tracked by `shipment_status` (docs: REST Admin API, Fulfillment).
+_NEVER_LEFT = {"cancelled", "error", "failure"}
+TRACKING = {
+    "label_printed": ShipmentStatus.SHIPPED,
+    "label_purchased": ShipmentStatus.SHIPPED,
+    "confirmed": ShipmentStatus.SHIPPED,
+    "ready_for_pickup": ShipmentStatus.SHIPPED,
+    "in_transit": ShipmentStatus.IN_TRANSIT,
+    "out_for_delivery": ShipmentStatus.OUT_FOR_DELIVERY,
+    "attempted_delivery": ShipmentStatus.FAILED,
+    "failure": ShipmentStatus.FAILED,
+    "delivered": ShipmentStatus.DELIVERED,
 }
 
 # Topics whose body is the full order object; orders/delete sends only an id, orders/edited an
@@ -76,6 +95,8 @@ class Shopify(Platform):
         billing = order.get("billing_address") or {}
         shipping_address = order.get("shipping_address") or {}
         platform_status, status = _status(order)
+        items = as_list(order.get("line_items"))
+        positions = line_positions([item.get("id") for item in items if isinstance(item, dict)])
         financial = text(order.get("financial_status"))
         delivery_fee = amount(
             dig(order, "total_shipping_price_set", "shop_money", "amount"),
@@ -124,7 +145,75 @@ class Shopify(Platform):
                 "order_number": text(order.get("order_number")),
                 "admin_graphql_api_id": text(order.get("admin_graphql_api_id")),
             },
+            shipments=_fulfillments(order, positions),
+            refunds=_refunds(order, positions),
         )
+
+
+def _lines_of(entries: Any, positions: dict[str, int], what: str) -> list[tuple[int, int]]:
+    """(line, units) of a fulfillment's or refund's items, by their line item ids."""
+    lines = []
+    for i, entry in enumerate(as_list(entries)):
+        entry = as_object(entry, f"{what}.{i}")
+        line_id = text(entry.get("line_item_id") or entry.get("id"))
+        units = quantity(entry.get("quantity"))
+        if line_id in positions and units:
+            lines.append((positions[line_id], units))
+    return lines
+
+
+def _fulfillments(order: dict[str, Any], positions: dict[str, int]) -> list[PlatformShipment]:
+    shipments = []
+    for i, raw in enumerate(as_list(order.get("fulfillments"))):
+        fulfillment = as_object(raw, f"fulfillments.{i}")
+        state = text(fulfillment.get("status"))
+        status = (
+            ShipmentStatus.CANCELLED
+            if state in _NEVER_LEFT
+            else lookup(TRACKING, text(fulfillment.get("shipment_status")))
+            or ShipmentStatus.SHIPPED
+        )
+        lines = _lines_of(fulfillment.get("line_items"), positions, f"fulfillments.{i}.line_items")
+        if not lines:
+            continue
+        shipments.append(
+            PlatformShipment(
+                external_id=required_text(fulfillment.get("id"), f"fulfillments.{i}.id"),
+                status=status,
+                lines=lines,
+                carrier=text(fulfillment.get("tracking_company")),
+                tracking_number=text(fulfillment.get("tracking_number")),
+                tracking_url=text(fulfillment.get("tracking_url")),
+                shipped_at=timestamp(fulfillment.get("created_at"), f"fulfillments.{i}.created_at"),
+            )
+        )
+    return shipments
+
+
+def _refunds(order: dict[str, Any], positions: dict[str, int]) -> list[PlatformRefund]:
+    """A refund's amount is what its successful refund transactions gave back."""
+    refunds = []
+    for i, raw in enumerate(as_list(order.get("refunds"))):
+        refund = as_object(raw, f"refunds.{i}")
+        given = total_of(
+            amount(t.get("amount"), f"refunds.{i}.transactions.{j}.amount")
+            for j, t in enumerate(as_list(refund.get("transactions")))
+            if isinstance(t, dict) and t.get("kind") == "refund" and t.get("status") == "success"
+        )
+        if not given:
+            continue
+        refunds.append(
+            PlatformRefund(
+                external_id=required_text(refund.get("id"), f"refunds.{i}.id"),
+                amount=given,
+                lines=_lines_of(
+                    refund.get("refund_line_items"), positions, f"refunds.{i}.refund_line_items"
+                ),
+                note=text(refund.get("note")),
+                restock=refund.get("restock") is True,
+            )
+        )
+    return refunds
 
 
 def _line(item: Any, index: int) -> dict[str, Any]:

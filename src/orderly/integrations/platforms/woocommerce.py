@@ -8,6 +8,7 @@ from orderly.integrations.platforms.base import (
     Headers,
     Platform,
     PlatformOrder,
+    PlatformRefund,
     amount,
     as_list,
     as_object,
@@ -100,7 +101,27 @@ class WooCommerce(Platform):
                 "transaction_id": text(order.get("transaction_id")),
                 "order_key": text(order.get("order_key")),
             },
+            refunds=_refunds(order),
         )
+
+
+def _refunds(order: dict[str, Any]) -> list[PlatformRefund]:
+    """The order object's ``refunds``: ``{id, reason, total}``, the total written negative
+    (WooCommerce REST API v3, Order properties, "Order - Refunds properties")."""
+    refunds = []
+    for i, raw in enumerate(as_list(order.get("refunds"))):
+        refund = as_object(raw, f"refunds.{i}")
+        given = amount(text(refund.get("total")), f"refunds.{i}.total")
+        if given is None or given == 0:
+            continue
+        refunds.append(
+            PlatformRefund(
+                external_id=required_text(refund.get("id"), f"refunds.{i}.id"),
+                amount=abs(given),
+                reason=text(refund.get("reason")),
+            )
+        )
+    return refunds
 
 
 def _gmt(order: dict[str, Any], name: str) -> Any:

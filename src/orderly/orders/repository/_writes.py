@@ -356,6 +356,7 @@ class RecordChange:
     order_columns: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     line_quantities: Mapping[int, Mapping[str, int]] = dataclasses.field(default_factory=dict)
     history_source: str = ""
+    actor: str | None = None  # for the audit trail, when not whoever the unit of work runs for
 
     @property
     def after(self) -> CountKey:
@@ -410,7 +411,16 @@ def write_records(
         adjust_counts(session, organization_id, {change.before: -1, change.after: 1})
     audit.record(
         session,
-        [audit.event(organization_id, change.order_id, change.action, dict(change.details), at=at)],
+        [
+            audit.event(
+                organization_id,
+                change.order_id,
+                change.action,
+                dict(change.details),
+                actor=change.actor,
+                at=at,
+            )
+        ],
     )
 
 

@@ -47,6 +47,7 @@ from orderly.orders.service._orders import (
     list_orders,
     replace_order,
 )
+from orderly.orders.service._platform_records import PlatformRefund, PlatformShipment
 from orderly.orders.service._records import (
     ReturnNotFound,
     ShipmentNotFound,
@@ -71,6 +72,8 @@ __all__ = [
     "OrderChanged",
     "OrderNotFound",
     "OrderPage",
+    "PlatformRefund",
+    "PlatformShipment",
     "ReturnNotFound",
     "ShipmentNotFound",
     "add_note",

@@ -22,7 +22,17 @@ from orderly.orders.schemas import (
 from orderly.orders.service import _intake
 from orderly.orders.service._content import prepare_content
 from orderly.orders.service._intake import NewOrder, insert, new_order
-from orderly.orders.service._orders import changed_columns, history_changes, status_columns
+from orderly.orders.service._orders import (
+    changed_columns,
+    decided_statuses,
+    history_changes,
+    status_columns,
+)
+from orderly.orders.service._platform_records import (
+    PlatformRefund,
+    PlatformShipment,
+    take_platform_records,
+)
 from orderly.orders.statuses import StatusField
 
 
@@ -49,6 +59,9 @@ class IngestRequest:
     platform_updated: datetime | None = None
     phone_region: str | None = None
     actor: str | None = None  # for the audit trail: the connection the order came through
+    # The platform's own fulfilments and refunds of the order, where its payload has them.
+    shipments: tuple[PlatformShipment, ...] = ()
+    refunds: tuple[PlatformRefund, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -70,7 +83,31 @@ def _new_ingested(organization: Organization, request: IngestRequest, now: datet
     return new
 
 
+def _take_records(
+    session: Session, organization: Organization, request: IngestRequest, order_id: str
+) -> None:
+    if request.shipments or request.refunds:
+        take_platform_records(
+            session,
+            organization,
+            order_id,
+            request.shipments,
+            request.refunds,
+            source=request.data.source,
+            actor=request.actor,
+        )
+
+
 def ingest_order(session: Session, organization: Organization, request: IngestRequest) -> Ingested:
+    """Upsert an order as its platform sent it (``_upsert``), then its platform's shipments
+    and refunds."""
+    ingested = _upsert(session, organization, request)
+    if ingested.outcome != IngestOutcome.STALE:
+        _take_records(session, organization, request, ingested.order_id)
+    return ingested
+
+
+def _upsert(session: Session, organization: Organization, request: IngestRequest) -> Ingested:
     """Upsert by (organization, source, external id) an order as its platform sent it.
 
     Statuses in ``known`` are applied as the platform says (the transition rules bind the
@@ -106,10 +143,13 @@ def ingest_order(session: Session, organization: Organization, request: IngestRe
         columns["created"] = data.created
     changed = changed_columns(order, columns)
     lines_changed = _line_values(order.products) != _line_values(content.line_items)
+    # A status the order's shipments or refunds decide is theirs, not the platform's word.
+    decided = decided_statuses(session, organization, [order.id], [data])[order.id]
     changes = [
         (status_field, str(current), str(new_value))
         for status_field in StatusField
         if status_field in known
+        and status_field not in decided
         and (new_value := getattr(data, status_field.value))
         != (current := getattr(order, status_field.value))
     ]
@@ -160,6 +200,7 @@ def ingest_orders(
         one_by_one.append(index)
     for index, new in fresh.items():
         results[index] = Ingested(new.row["id"], IngestOutcome.CREATED)
+        _take_records(session, organization, requests[index], new.row["id"])
     for index in sorted(one_by_one):
         try:
             results[index] = ingest_order(session, organization, requests[index])

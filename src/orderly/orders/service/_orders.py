@@ -54,7 +54,7 @@ def decided_statuses(
     session: Session,
     organization: Organization,
     order_ids: Sequence[str],
-    wanted: Sequence[StatusUpdate | OrderUpdate],
+    wanted: Sequence[StatusUpdate | OrderUpdate | OrderCreate],
 ) -> dict[str, set[StatusField]]:
     """By order: the statuses its shipments or refunds decide, of those ``wanted`` sets (one
     query per kind, only when a request sets that status)."""

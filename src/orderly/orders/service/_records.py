@@ -174,6 +174,7 @@ def record_change(
     inserts: Sequence[tuple[Any, Mapping[str, Any]]] = (),
     updates: Sequence[tuple[Any, str, Mapping[str, Any]]] = (),
     order_columns: Mapping[str, Any] | None = None,
+    actor: str | None = None,
 ) -> repository.RecordChange:
     """The write of a record with what it decides of its order: the statuses ``after``
     derives (each change in the history) and its lines' shipped and returned quantities."""
@@ -204,6 +205,7 @@ def record_change(
         order_columns=order_columns or {},
         line_quantities=lines,
         history_source=history_source,
+        actor=actor,
     )
 
 

@@ -44,8 +44,12 @@ def create_refund(
     *,
     change_source: str = SOURCE_API,
     external_id: str | None = None,
+    by: str | None = None,
+    as_sent: bool = False,
 ) -> str:
-    """Give back money of a paid order; returns the refund's id."""
+    """Give back money of a paid order; returns the refund's id. ``as_sent``: a platform's
+    refund, taken whatever the payment status says (the platform made it already), still
+    never beyond what is left."""
     locked = lock_order(session, organization, order_id, if_match)
     row = _refund_row(
         locked,
@@ -57,7 +61,10 @@ def create_refund(
         note=data.note,
         restock=data.restock,
         external_id=external_id,
+        any_payment_status=as_sent,
     )
+    if by is not None:
+        row["actor"] = by
     now = row["created"]
     refunds = [*locked.records[Kind.REFUND], SimpleNamespace(**row)]
     change = record_change(
@@ -68,6 +75,7 @@ def create_refund(
         history_source=change_source,
         inserts=[(RefundRow, _insertable(row))],
         order_columns={"refunded_amount": _refunded(refunds)},
+        actor=by,
     )
     write(session, organization, change, now)
     return str(row["id"])
@@ -86,11 +94,12 @@ def _refund_row(
     external_id: str | None = None,
     return_id: str | None = None,
     checked_lines: Mapping[int, int] | None = None,
+    any_payment_status: bool = False,
 ) -> dict[str, Any]:
     """A refund's row, checked against what is left: paid, the order's currency and places,
     no more than is left to refund, lines not refunded beyond their quantity."""
     order = locked.row
-    if order.payment_status not in _REFUNDABLE:
+    if order.payment_status not in _REFUNDABLE and not any_payment_status:
         raise ValidationFailed(
             details={
                 "payment_status": "Only a paid or partially refunded order can be refunded"

@@ -42,9 +42,11 @@ def create_shipment(
     change_source: str = SOURCE_API,
     external_id: str | None = None,
     status: ShipmentStatus = ShipmentStatus.SHIPPED,
+    by: str | None = None,
 ) -> str:
     """Ship units of an order's lines; returns the shipment's id. A quantity beyond what is
-    still unshipped on its line is refused, however many requests race for it."""
+    still unshipped on its line is refused, however many requests race for it. A platform's
+    fulfilment comes with its ``external_id``, its ``status`` and who (``by``) brought it."""
     locked = lock_order(session, organization, order_id, if_match)
     refuse_final(locked, "be shipped")
     if locked.row.status == OrderStatus.RETURNED:
@@ -66,7 +68,7 @@ def create_shipment(
         "updated": now,
         "external_id": external_id,
         "created": now,
-        "actor": actor(),
+        "actor": by or actor(),
     }
     parcels = [*locked.records[Kind.SHIPMENT], SimpleNamespace(**row)]
     numbers = [p.tracking_number for p in parcels if p.status != ShipmentStatus.CANCELLED]
@@ -78,6 +80,7 @@ def create_shipment(
         history_source=change_source,
         inserts=[(ShipmentRow, row)],
         order_columns=search_columns(locked, numbers),
+        actor=by,
     )
     write(session, organization, change, now)
     return str(row["id"])
