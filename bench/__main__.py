@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
-from bench import dashboard
+from bench import dashboard, records
 from bench import throughput as throughput_
 from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
@@ -56,6 +56,10 @@ TARGETS = {
     "create one": None,
     "patch status": 3,
     "bulk create 1,000": 250,
+    "create shipment": None,
+    "create refund": None,
+    "get one (5 shipments, 3 refunds, 20 notes)": None,  # within 1.5× of the bare one
+    "get one (bare, same 5 lines)": None,
     **dashboard.TARGETS,
 }
 
@@ -148,6 +152,10 @@ SEQUENTIAL = {
     "get one": "get one",
     "create one": "create one",
     "patch status": "patch status",
+    "create shipment": "create shipment",
+    "create refund": "create refund",
+    "get one (records)": "get one (5 shipments, 3 refunds, 20 notes)",
+    "get one (bare, same lines)": "get one (bare, same 5 lines)",
 }
 
 
@@ -169,7 +177,9 @@ def one_order_body() -> str:
     return order_payload(**{k: v for k, v in order_fields().items() if k != "external_id"}).decode()
 
 
-def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[float]]:
+def run_cases(
+    base: str, token: str, url: str, repeat: int, prepared: records.Prepared
+) -> dict[str, list[float]]:
     client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     ids = order_ids(url, token)
     rng = random.Random(7)
@@ -206,6 +216,7 @@ def run_cases(base: str, token: str, url: str, repeat: int) -> dict[str, list[fl
         "patch status": patch,
         "bulk create 1,000": lambda: client.post("/api/v1/orders/bulk", content=bulk_bodies),
     }
+    cases.update(records.sequential_cases(client, prepared))
     person, csrf = dashboard.signed_in_client(base, url)
     cases.update(dashboard.cases(person, csrf, ids))
     results = {}
@@ -261,8 +272,13 @@ def main() -> None:
         with database(backend, args.orders) as url:
             token = seed(url, args.orders)
             with serve(url, args.workers) as base:
-                table[backend] = run_cases(base, token, url, args.requests)
+                with httpx.Client(
+                    base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+                ) as client:
+                    prepared = records.prepare(client)
+                table[backend] = run_cases(base, token, url, args.requests, prepared)
                 cases = throughput_.hot_cases(order_ids(url, token)[:1000], one_order_body())
+                cases += records.throughput_cases(prepared)
                 throughput[backend] = throughput_.run_throughput(
                     base,
                     token,

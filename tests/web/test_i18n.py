@@ -28,7 +28,11 @@ def catalog(language: str) -> Catalog:
 
 
 def translated(language: str) -> set[tuple[str | None, str]]:
-    return {(m.context, str(m.id)) for m in catalog(language) if m.id and m.string}
+    return {
+        (m.context, str(m.id[0] if isinstance(m.id, tuple) else m.id))
+        for m in catalog(language)
+        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+    }
 
 
 def template_messages() -> set[tuple[str | None, str]]:

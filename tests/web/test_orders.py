@@ -142,7 +142,9 @@ class TestListViews:
         make_order(customer_name="Adel", source="salla")
         make_order(customer_name="Camil", source="phone")
         sign_in(page, owner)
-        page.fill("input[name=source]", "salla")
+        offered = page.locator("select[name=source] option").all_inner_texts()
+        assert offered[1:] == ["phone", "Salla"]  # the organization's channels, by their names
+        page.select_option("select[name=source]", "salla")
         page.click(".filters button[type=submit]")
         expect(page.locator("tbody tr")).to_have_count(2)
         page.click("th a[data-sort=customer_name]")

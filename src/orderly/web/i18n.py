@@ -1,6 +1,7 @@
 """English and Arabic: gettext catalogs (``locales/<language>/LC_MESSAGES/messages.po``, read
 with Babel at start-up, no compile step), and numbers, money and dates formatted by Babel."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -53,8 +54,14 @@ def direction(language: str) -> str:
     return "rtl" if _locale(language).character_order == "right-to-left" else "ltr"
 
 
+# A currency written as its code runs into the number in English ("SAR45.65"): a no-break
+# space keeps them apart and together.
+_CODE_THEN_DIGIT = re.compile(r"^(-?)([A-Z]{3})(?=\d)")
+
+
 def money(amount: Decimal, currency: str, language: str) -> str:
-    return format_currency(amount, currency, locale=_locale(language))
+    written = format_currency(amount, currency, locale=_locale(language))
+    return _CODE_THEN_DIGIT.sub("\\1\\2\u00a0", written)
 
 
 def number(value: int, language: str) -> str:

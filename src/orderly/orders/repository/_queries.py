@@ -313,6 +313,19 @@ def counts_by_status(session: Session, organization_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in session.execute(query)}
 
 
+def sources_of(session: Session, organization_id: str) -> list[str]:
+    """The sources the organization has orders from, from the maintained counts."""
+    counts = table(OrderCount).c
+    query = (
+        select(counts.source)
+        .where(counts.organization_id == organization_id)
+        .group_by(counts.source)
+        .having(func.sum(counts.n) > 0)
+        .order_by(counts.source)
+    )
+    return list(session.scalars(query))
+
+
 @lru_cache(maxsize=512)
 def _count_of(shape: tuple[Any, ...]) -> DirectQuery:
     return DirectQuery(select(func.count()).select_from(table(OrderRow)).where(*where(shape)))

@@ -208,6 +208,11 @@ def list_orders(session: Session, organization: Organization, query: ListQuery) 
     return OrderPage(orders=page, total=total, next=position)
 
 
+def channels(session: Session, organization: Organization) -> list[str]:
+    """The sources the organization has orders from, by name (the list's channel filter)."""
+    return repository.sources_of(session, organization.id)
+
+
 def counts_by_status(session: Session, organization: Organization) -> dict[str, int]:
     """Orders per status (every status present, zeros included) and in all (``""``)."""
     counts = repository.counts_by_status(session, organization.id)

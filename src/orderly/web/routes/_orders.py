@@ -54,6 +54,12 @@ _ASCENDING_FIRST = frozenset({"customer_name", "status"})
 _PAGE_KEYS = ("page", "limit", "cursor")
 
 
+def _channels(held: list[str], chosen: str | None) -> list[str]:
+    """The organization's channels to filter by, and the one in the address (which may hold
+    none now, or several, comma-separated) so that the view says what it shows."""
+    return held if not chosen or chosen in held else [*held, chosen]
+
+
 def _view_filters(params: dict[str, str]) -> dict[str, str]:
     """The view's filters and sort, without its page (an export takes every matching order)."""
     return {k: v for k, v in params.items() if k not in _PAGE_KEYS and v != ""}
@@ -98,6 +104,7 @@ def orders_page(request: Request, session: SessionDep, who: AnyonePage) -> Respo
         orders=page.orders,
         total=page.total,
         counts=orders.counts_by_status(session, who.organization),
+        channels=_channels(orders.channels(session, who.organization), params.get("source")),
         statuses=[s.value for s in OrderStatus],
         payment_statuses=[s.value for s in PaymentStatus],
         fulfillment_statuses=[s.value for s in FulfillmentStatus],
