@@ -74,7 +74,16 @@ def generated(
 
 
 def _api(name: str) -> Any:
-    for tag in ("orders", "integrations", "health", "export"):
+    for tag in (
+        "orders",
+        "shipments",
+        "refunds",
+        "returns",
+        "notes",
+        "integrations",
+        "health",
+        "export",
+    ):
         try:
             return importlib.import_module(f"orderly_client.api.{tag}.{name}")
         except ModuleNotFoundError:
@@ -145,11 +154,18 @@ class TestGeneratedClient:
             BulkDeleteRequest,
             ErrorEnvelope,
             LineItemIn,
+            NoteCreate,
             OrderCreate,
             OrderDetail,
             OrderList,
             OrderStatus,
             PaymentStatus,
+            RecordLine,
+            RefundCreate,
+            Shipment,
+            ShipmentCreate,
+            ShipmentStatus,
+            ShipmentUpdate,
             StatusUpdate,
         )
 
@@ -191,6 +207,32 @@ class TestGeneratedClient:
             ("status", "pending", "confirmed"),
             ("payment_status", "pending", "paid"),
         ]
+
+        parcel = _api("create_shipment").sync(
+            order_id=first.id,
+            client=client,
+            body=ShipmentCreate(
+                lines=[RecordLine(line=1, quantity=2)], carrier="aramex", tracking_number="AX9"
+            ),
+        )
+        assert isinstance(parcel, Shipment)
+        assert parcel.status == ShipmentStatus.SHIPPED
+        delivered = _api("update_shipment").sync(
+            shipment_id=parcel.id,
+            client=client,
+            body=ShipmentUpdate(status=ShipmentStatus.DELIVERED),
+        )
+        assert delivered.status == ShipmentStatus.DELIVERED
+        refund = _api("create_refund").sync(
+            order_id=first.id, client=client, body=RefundCreate(amount=22.5, reason="Damaged")
+        )
+        assert refund.amount == 22.5
+        _api("add_note").sync(order_id=first.id, client=client, body=NoteCreate(text="Called"))
+        carried = _api("get_order").sync(order_id=first.id, client=client)
+        assert (carried.status, carried.fulfillment_status) == ("delivered", "fulfilled")
+        assert (carried.payment_status, carried.net_amount) == ("partially_refunded", 22.5)
+        assert carried.products[0].fulfilled_quantity == 2
+        assert [entry.type_ for entry in carried.timeline][-1] == "note_added"
 
         bulk = _api("bulk_create").sync(
             client=client,
