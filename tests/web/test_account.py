@@ -6,12 +6,17 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
+from orderly.auth.models import Role
 from orderly.core.config import get_settings
 from tests.conftest import MakeOrder
 from tests.support.server import live_server
 from tests.web.conftest import (
     PASSWORD,
+    add_person,
+    csrf_of,
+    session_client,
     sign_in,
 )
 
@@ -146,3 +151,36 @@ class TestRedirects:
         with httpx.Client(base_url=base_url) as client:
             answer = client.get("/language", params={"to": "ar", "back": "/orders?status=paid"})
         assert answer.headers["Location"] == "/orders?status=paid"
+
+
+class TestStoreTimeZone:
+    def test_times_are_the_stores_own_and_owners_choose_the_zone(
+        self, page: Page, owner: str, make_order: MakeOrder, db: Session
+    ) -> None:
+        made = make_order(created="2026-12-01T09:00:00Z")
+        sign_in(page, owner)
+        page.goto(f"/orders/{made['id']}")
+        # A Saudi store by default: Riyadh's time, 3 hours ahead of UTC.
+        expect(page.locator(".channel time")).to_have_text("Dec 1, 2026, 12:00:00 PM GMT+03:00")
+        page.goto("/settings")
+        page.select_option("select[name=time_zone]", "Asia/Dubai")
+        page.click("form[action='/settings'] button[type=submit]")
+        expect(page.locator(".notice")).to_be_visible()
+        page.goto(f"/orders/{made['id']}")
+        expect(page.locator(".channel time")).to_have_text("Dec 1, 2026, 1:00:00 PM GMT+04:00")
+
+    def test_staff_cannot_set_it_and_a_made_up_zone_is_refused(
+        self, page: Page, owner: str, db: Session, base_url: str
+    ) -> None:
+        add_person(db, "staff@example.com", Role.STAFF)
+        sign_in(page, "staff@example.com")
+        page.goto("/settings")
+        expect(page.locator("select[name=time_zone]")).to_have_count(0)
+        sign_in(page, owner)
+        page.goto("/settings")
+        with session_client(page, base_url) as client:
+            refused = client.post(
+                "/settings", data={"csrf": csrf_of(page), "time_zone": "Mars/Olympus"}
+            )
+        assert refused.status_code == 422
+        assert "not a time zone" in refused.text

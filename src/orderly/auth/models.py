@@ -16,6 +16,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     default_country: Mapped[str] = mapped_column(String(2), default="SA")
+    # IANA name (Asia/Riyadh) the dashboard shows times in; None: the default country's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 

@@ -160,3 +160,10 @@ class TokenCache:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
         self._entries[key] = (now + self.TTL_S, organization)
+
+
+def set_time_zone(session: Session, organization: Organization, zone: str | None) -> None:
+    """The time zone the store's dashboard shows times in (``None``: its country's)."""
+    session.merge(organization).time_zone = zone
+    organization.time_zone = zone
+    session.flush()

@@ -2,14 +2,16 @@
 with Babel at start-up, no compile step), and numbers, money and dates formatted by Babel."""
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.core import get_global
+from babel.dates import format_date, format_datetime, get_timezone_gmt
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -68,9 +70,30 @@ def number(value: int, language: str) -> str:
     return format_decimal(value, locale=_locale(language))
 
 
-def moment(value: datetime, language: str) -> str:
-    return format_datetime(value, "medium", tzinfo=UTC, locale=_locale(language)) + " UTC"
+def moment(value: datetime, language: str, zone: str = "UTC") -> str:
+    """A time as the store reads it: in its zone, the zone's offset written out."""
+    tz = _zone(zone)
+    written = format_datetime(value, "medium", tzinfo=tz, locale=_locale(language))
+    if zone == "UTC":
+        return written + " UTC"
+    return f"{written} {get_timezone_gmt(value.astimezone(tz), 'long', locale=_locale(language))}"
 
 
-def day(value: datetime, language: str) -> str:
-    return format_date(value.astimezone(UTC), "medium", locale=_locale(language))
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def zones() -> list[str]:
+    """Every IANA time zone a store may choose."""
+    return sorted(available_timezones())
+
+
+def default_zone(country: str) -> str:
+    """The main time zone of a country (CLDR's territory zones), else UTC."""
+    found = get_global("territory_zones").get(country.upper())
+    return str(found[0]) if found else "UTC"
+
+
+def day(value: datetime, language: str, zone: str = "UTC") -> str:
+    return format_date(value.astimezone(_zone(zone)), "medium", locale=_locale(language))

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
+from orderly.auth.models import Organization
 from orderly.core.money import UnknownCurrency, currency_places
 from orderly.web import i18n
 
@@ -71,8 +72,17 @@ def _environment(language: str) -> Environment:
         flow_arrow="←" if i18n.direction(language) == "rtl" else "→",
         money=lambda amount, currency: i18n.money(exact(amount), currency, language),
         number=lambda value: i18n.number(value, language),
-        when=lambda text: i18n.moment(datetime.fromisoformat(text), language),
-        day=lambda text: i18n.day(datetime.fromisoformat(text), language),
+        # In the store's time zone (``zone``, set by ``render``).
+        when=pass_context(
+            lambda context, text: i18n.moment(
+                datetime.fromisoformat(text), language, context.get("zone", "UTC")
+            )
+        ),
+        day=pass_context(
+            lambda context, text: i18n.day(
+                datetime.fromisoformat(text), language, context.get("zone", "UTC")
+            )
+        ),
         currencies=currencies,
         platform_names=PLATFORM_NAMES,
         channel=lambda source: PLATFORM_NAMES.get(source, source),
@@ -80,8 +90,17 @@ def _environment(language: str) -> Environment:
     return environment
 
 
+def store_zone(organization: Organization) -> str:
+    """The time zone a store's pages show times in: its own choice, else its country's."""
+    return organization.time_zone or i18n.default_zone(organization.default_country)
+
+
 def render(
     request: Request, template: str, language: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    page = _environment(language).get_template(template).render(request=request, **context)
+    who = context.get("who")
+    zone = store_zone(who.organization) if who is not None else "UTC"
+    page = (
+        _environment(language).get_template(template).render(request=request, zone=zone, **context)
+    )
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -1,5 +1,5 @@
 """An order's shipments, refunds, returns and timeline notes; what of each line is shipped and
-returned, and what of each order is refunded.
+returned, and what of each order is refunded; the time zone a store's dashboard shows.
 
 Revision ID: 0012
 Revises: 0011
@@ -173,9 +173,11 @@ def upgrade() -> None:
     op.add_column(
         "orders", sa.Column("refunded_amount", sa.BigInteger(), server_default="0", nullable=False)
     )
+    op.add_column("organizations", sa.Column("time_zone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("organizations", "time_zone")
     op.drop_column("orders", "refunded_amount")
     op.drop_column("order_line_items", "returned_quantity")
     op.drop_column("order_line_items", "fulfilled_quantity")

@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from orderly.auth import service as auth
 from orderly.auth import users
 from orderly.core.db import SessionDep
 from orderly.core.errors import Unauthorized
@@ -14,6 +15,7 @@ from orderly.core.ratelimit import Limiter, RedisLimiter
 from orderly.web import i18n
 from orderly.web.deps import (
     LANGUAGE_COOKIE,
+    OWNERS,
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
     AnyoneForm,
@@ -22,6 +24,7 @@ from orderly.web.deps import (
     forbidden,
     language,
     local_path,
+    may,
     read_form,
 )
 from orderly.web.pages import render
@@ -102,20 +105,38 @@ def switch_language(request: Request, to: str = "en", back: str = "/") -> Respon
 
 @router.get("/settings")
 def settings_page(request: Request, who: AnyonePage) -> Response:
-    """The person's own settings: the dashboard's language."""
+    """The person's own settings (the dashboard's language) and, for owners, the store's time
+    zone."""
+    return _settings(request, who, saved=request.query_params.get("saved") == "1")
+
+
+def _settings(
+    request: Request, who: users.SignedIn, *, saved: bool = False, problem: str = ""
+) -> Response:
     return render(
         request,
         "settings.html",
         language(request, who),
+        status_code=422 if problem else 200,
         who=who,
         languages=i18n.LANGUAGES,
-        saved=request.query_params.get("saved") == "1",
+        saved=saved,
+        may_set_zone=may(who, OWNERS),
+        zones=i18n.zones(),
+        country_zone=i18n.default_zone(who.organization.default_country),
+        problem=problem,
     )
 
 
 @router.post("/settings")
-async def save_settings(session: SessionDep, posted: AnyoneForm) -> Response:
-    users.set_language(session, posted.who.user, posted.form.get("language") or None)
+async def save_settings(request: Request, session: SessionDep, posted: AnyoneForm) -> Response:
+    who, form = posted.who, posted.form
+    if may(who, OWNERS) and "time_zone" in form.first_values():
+        zone = form.get("time_zone") or None
+        if zone is not None and zone not in i18n.zones():
+            return _settings(request, who, problem=f"{zone!r} is not a time zone")
+        auth.set_time_zone(session, who.organization, zone)
+    users.set_language(session, who.user, form.get("language") or None)
     # The person's choice wins from now on: the switch's cookie for this browser is dropped.
     response = RedirectResponse("/settings?saved=1", status_code=303)
     response.delete_cookie(LANGUAGE_COOKIE)
