@@ -411,3 +411,26 @@ class TestReturnsAndTimeline:
         listed = api.get(path).json()
         assert [len(n["text"]) for n in listed["data"]] == [5000, 6]
         assert order(api, made["id"])["notes"] is None  # the order's own notes stay as they were
+
+
+class TestRetries:
+    def test_a_repeated_key_makes_one_shipment_and_one_refund(
+        self, api: httpx.Client, three_lines: Callable[..., dict[str, Any]]
+    ) -> None:
+        made = three_lines(payment_status="paid")
+        path = f"{ORDERS}/{made['id']}"
+        key = {"Idempotency-Key": "ship-once-1"}
+        body = {"lines": [{"line": 1, "quantity": 1}], "tracking_number": "K1"}
+        first = api.post(f"{path}/shipments", json=body, headers=key)
+        again = api.post(f"{path}/shipments", json=body, headers=key)
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json()["id"] == first.json()["id"]
+        refund_key = {"Idempotency-Key": "refund-once-1"}
+        refunds = [
+            api.post(f"{path}/refunds", content=b'{"amount": 5}', headers=refund_key)
+            for _ in range(2)
+        ]
+        assert refunds[0].json()["id"] == refunds[1].json()["id"]
+        now = order(api, made["id"])
+        assert (len(now["shipments"]), len(now["refunds"])) == (1, 1)
+        assert now["refunded_amount"] == Decimal("5.00")
