@@ -151,6 +151,7 @@ def fake_orders(
             created,
             created,
             None,  # source_updated: only platform webhooks set it
+            0,  # record_kinds: no shipments, refunds, returns or notes
         ]
         history = [
             [organization_id, order_id, seq, field, None, value, created, "api"]

@@ -25,8 +25,9 @@ from orderly.orders.plain import money_text, time_text
 from orderly.orders.repository import Kind
 
 MONEY_FIELDS = plain.MONEY
-# Every order column a document is made from.
-ORDER_COLUMNS = plain.SHOWN
+# Every order column a document is made from, and which kinds of records it has (to read
+# only those).
+ORDER_COLUMNS = (*plain.SHOWN, "record_kinds")
 
 RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
 
@@ -236,7 +237,13 @@ def build(
     if not history:
         return [order_document(order, items[order.id], None) for order in orders]
     changes = repository.child_rows(session, organization_id, ids, history=True)
-    records = {kind: repository.records_of(session, organization_id, ids, kind) for kind in Kind}
+    held = set().union(*(repository.kinds_in(order.record_kinds) for order in orders))
+    records = {
+        kind: repository.records_of(session, organization_id, ids, kind)
+        if kind in held
+        else {order_id: [] for order_id in ids}
+        for kind in Kind
+    }
     return [
         order_document(
             order,

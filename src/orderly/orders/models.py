@@ -88,6 +88,9 @@ class OrderRow(Base):
     updated: Mapped[datetime] = mapped_column(UTCDateTime)
     # The source platform's own time of the state we hold: an older webhook event is not applied.
     source_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which kinds of records the order has (a bit per kind, ``repository.RECORD_BITS``), kept
+    # by every record's write: reads and status changes of an order without any ask no more.
+    record_kinds: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
     products: Mapped[list["LineItemRow"]] = relationship(
         order_by="LineItemRow.position", cascade="all, delete-orphan", lazy="raise"

@@ -23,8 +23,8 @@ _TABLE = cast(Table, OrderRow.__table__)
 # Every column of an order, in the table's order.
 COLUMNS: tuple[str, ...] = tuple(column.key for column in _TABLE.columns)
 # What is kept for Orderly's own use and never shown: the folded search text, the platform's
-# own time of the state held.
-INTERNAL = frozenset({"search_text", "source_updated"})
+# own time of the state held, which kinds of records the order has.
+INTERNAL = frozenset({"search_text", "source_updated", "record_kinds"})
 # What an order's document, and an export row, are made from.
 SHOWN: tuple[str, ...] = tuple(name for name in COLUMNS if name not in INTERNAL)
 MONEY: tuple[str, ...] = tuple(c.key for c in _TABLE.columns if isinstance(c.type, Money))

@@ -173,11 +173,15 @@ def upgrade() -> None:
     op.add_column(
         "orders", sa.Column("refunded_amount", sa.BigInteger(), server_default="0", nullable=False)
     )
+    op.add_column(
+        "orders", sa.Column("record_kinds", sa.SmallInteger(), server_default="0", nullable=False)
+    )
     op.add_column("organizations", sa.Column("time_zone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("organizations", "time_zone")
+    op.drop_column("orders", "record_kinds")
     op.drop_column("orders", "refunded_amount")
     op.drop_column("order_line_items", "returned_quantity")
     op.drop_column("order_line_items", "fulfilled_quantity")

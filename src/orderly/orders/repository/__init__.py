@@ -30,10 +30,11 @@ from orderly.orders.repository._queries import (
 )
 from orderly.orders.repository._records import (
     MODELS,
+    RECORD_BITS,
     Kind,
     external_ids,
+    kinds_in,
     order_of_record,
-    orders_with_records,
     records_of,
 )
 from orderly.orders.repository._writes import (
@@ -53,6 +54,7 @@ from orderly.orders.repository._writes import (
 
 __all__ = [
     "MODELS",
+    "RECORD_BITS",
     "STATUS_COLUMNS",
     "Change",
     "CountKey",
@@ -75,11 +77,11 @@ __all__ = [
     "find_by_external_ids",
     "get_order",
     "insert_orders",
+    "kinds_in",
     "list_order_rows",
     "order_of_record",
     "order_rows",
     "ordering",
-    "orders_with_records",
     "records_of",
     "revise",
     "searchable",

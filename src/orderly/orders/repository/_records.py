@@ -24,6 +24,15 @@ class Kind(StrEnum):
     NOTE = "note"
 
 
+# ``orders.record_kinds``: a bit per kind the order has at least one record of.
+RECORD_BITS = {Kind.SHIPMENT: 1, Kind.REFUND: 2, Kind.RETURN: 4, Kind.NOTE: 8}
+
+
+def kinds_in(record_kinds: int) -> list[Kind]:
+    """The kinds of records an order's ``record_kinds`` says it has."""
+    return [kind for kind, bit in RECORD_BITS.items() if record_kinds & bit]
+
+
 MODELS: dict[Kind, type[Base]] = {
     Kind.SHIPMENT: ShipmentRow,
     Kind.REFUND: RefundRow,
@@ -65,19 +74,6 @@ def order_of_record(
         chosen.organization_id == organization_id, chosen.id == record_id
     )
     return session.execute(query).scalar_one_or_none()
-
-
-def orders_with_records(
-    session: Session, organization_id: str, order_ids: Sequence[str], kind: Kind
-) -> set[str]:
-    """Which of these orders have at least one record of ``kind``."""
-    chosen = table(MODELS[kind]).c
-    query = (
-        select(chosen.order_id)
-        .where(chosen.organization_id == organization_id, chosen.order_id.in_(list(order_ids)))
-        .group_by(chosen.order_id)
-    )
-    return set(session.scalars(query))
 
 
 def external_ids(session: Session, organization_id: str, order_id: str, kind: Kind) -> set[str]:

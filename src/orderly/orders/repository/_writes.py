@@ -30,6 +30,7 @@ from orderly.orders.models import LineItemRow, OrderRow, ShipmentRow, StatusChan
 from orderly.orders.plain import COUNTED, raw
 from orderly.orders.repository._counts import CountKey, adjust_counts, count_key
 from orderly.orders.repository._queries import table
+from orderly.orders.repository._records import MODELS, RECORD_BITS
 from orderly.orders.statuses import ShipmentStatus
 
 STATUS_COLUMNS = ("id", *COUNTED)  # what a status change reads (and locks) of each order
@@ -382,8 +383,18 @@ def write_records(
             .values(**values)
         )
     orders = table(OrderRow)
-    columns = {**change.order_columns, "updated": at}
+    columns: dict[str, Any] = {**change.order_columns, "updated": at}
     columns.update({name: new for name, _, new in change.status_changes})
+    added = sum(
+        {
+            RECORD_BITS[kind]
+            for kind, model in MODELS.items()
+            for m, _ in change.inserts
+            if m is model
+        }
+    )
+    if added:
+        columns["record_kinds"] = orders.c.record_kinds.op("|")(added)
     connection.execute(
         update(orders)
         .where(orders.c.organization_id == organization_id, orders.c.id == change.order_id)

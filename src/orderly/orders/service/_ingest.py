@@ -144,7 +144,7 @@ def _upsert(session: Session, organization: Organization, request: IngestRequest
     changed = changed_columns(order, columns)
     lines_changed = _line_values(order.products) != _line_values(content.line_items)
     # A status the order's shipments or refunds decide is theirs, not the platform's word.
-    decided = decided_statuses(session, organization, [order.id], [data])[order.id]
+    decided = decided_statuses(order.record_kinds)
     changes = [
         (status_field, str(current), str(new_value))
         for status_field in StatusField

@@ -50,22 +50,10 @@ _DECIDED_BY = {
 }
 
 
-def decided_statuses(
-    session: Session,
-    organization: Organization,
-    order_ids: Sequence[str],
-    wanted: Sequence[StatusUpdate | OrderUpdate | OrderCreate],
-) -> dict[str, set[StatusField]]:
-    """By order: the statuses its shipments or refunds decide, of those ``wanted`` sets (one
-    query per kind, only when a request sets that status)."""
-    decided: dict[str, set[StatusField]] = {order_id: set() for order_id in order_ids}
-    for status_field, kind in _DECIDED_BY.items():
-        if any(getattr(w, status_field.value) is not None for w in wanted):
-            for order_id in repository.orders_with_records(
-                session, organization.id, order_ids, kind
-            ):
-                decided[order_id].add(status_field)
-    return decided
+def decided_statuses(record_kinds: int) -> set[StatusField]:
+    """The statuses an order's records decide (from its ``record_kinds``)."""
+    held = repository.kinds_in(record_kinds)
+    return {status_field for status_field, kind in _DECIDED_BY.items() if kind in held}
 
 
 def planned_changes(
@@ -234,9 +222,7 @@ def replace_order(
     if order is None:
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, order.updated)
-    changes = planned_changes(
-        order, data, decided_statuses(session, organization, [order.id], [data])[order.id]
-    )
+    changes = planned_changes(order, data, decided_statuses(order.record_kinds))
     content = prepare_content(organization, data)
     key = (content.columns["source"], content.columns["external_id"])
     if key[1] is not None and (key[0], key[1]) != (order.source, order.external_id):
@@ -251,7 +237,7 @@ def replace_order(
         before=repository.count_key(order),
         columns={**changed_columns(order, columns), "updated": now},
         status_changes=history_changes(changes),
-        line_items=_replaced_lines(session, organization, order, content.line_items),
+        line_items=_replaced_lines(order, content.line_items),
         history_source=SOURCE_API,
     )
     repository.revise(session, organization.id, revision, at=now)
@@ -261,22 +247,20 @@ def replace_order(
 _LINE_CONTENT = ("product_id", "name", "quantity", "price", "total")
 
 
-def _replaced_lines(
-    session: Session, organization: Organization, order: OrderRow, new: list[dict[str, Any]]
-) -> list[dict[str, Any]] | None:
+def _replaced_lines(order: OrderRow, new: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """PUT replaces the line items whole, unless the order has shipments, refunds or returns:
     those name its lines, so they are kept when sent unchanged and refused otherwise."""
     kept = [tuple(getattr(item, n) for n in _LINE_CONTENT) for item in order.products]
     if kept == [tuple(item[n] for n in _LINE_CONTENT) for item in new]:
         return None
-    for kind in (repository.Kind.SHIPMENT, repository.Kind.REFUND, repository.Kind.RETURN):
-        if repository.orders_with_records(session, organization.id, [order.id], kind):
-            raise ValidationFailed(
-                details={
-                    "products": f"The order has {kind.value}s, which name its lines: its"
-                    " products can only be sent as they are"
-                }
-            )
+    naming = [k for k in repository.kinds_in(order.record_kinds) if k != repository.Kind.NOTE]
+    if naming:
+        raise ValidationFailed(
+            details={
+                "products": f"The order has {naming[0].value}s, which name its lines: its"
+                " products can only be sent as they are"
+            }
+        )
     return new
 
 
@@ -295,7 +279,7 @@ def _status_plan(
     return repository.StatusPlan(order_id=current.id, before=before, changes=changes)
 
 
-_LOCKED_COLUMNS = (*repository.STATUS_COLUMNS, "updated")
+_LOCKED_COLUMNS = (*repository.STATUS_COLUMNS, "updated", "record_kinds")
 
 
 def _locked_states(
@@ -325,9 +309,7 @@ def change_status(
     if current is None:
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, current.updated)
-    plan = _status_plan(
-        current, data, decided_statuses(session, organization, [order_id], [data])[order_id]
-    )
+    plan = _status_plan(current, data, decided_statuses(current.record_kinds))
     repository.change_statuses(session, organization.id, [plan], source=change_source, at=utc_now())
     return order_id
 
@@ -354,7 +336,6 @@ def bulk_change_status(
             outcome.errors[key or str(index)] = describe_error(error)
 
     states = _locked_states(session, organization, [order_id for order_id, _ in parsed])
-    decided = decided_statuses(session, organization, list(states), [item for _, item in parsed])
     plans = []
     for order_id, item in parsed:
         current = states.get(order_id)
@@ -366,7 +347,7 @@ def bulk_change_status(
             outcome.errors[order_id] = describe_error(changed)
             continue
         try:
-            plans.append(_status_plan(current, item, decided[order_id]))
+            plans.append(_status_plan(current, item, decided_statuses(current.record_kinds)))
         except (InvalidTransition, DerivedStatus) as exc:
             outcome.errors[order_id] = describe_error(exc)
             continue
