@@ -178,7 +178,7 @@ def one_order_body() -> str:
 
 
 def run_cases(
-    base: str, token: str, url: str, repeat: int, prepared: records.Prepared
+    base: str, token: str, url: str, repeat: int, prepared: records.Prepared, records_token: str
 ) -> dict[str, list[float]]:
     client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     ids = order_ids(url, token)
@@ -216,7 +216,10 @@ def run_cases(
         "patch status": patch,
         "bulk create 1,000": lambda: client.post("/api/v1/orders/bulk", content=bulk_bodies),
     }
-    cases.update(records.sequential_cases(client, prepared))
+    records_client = httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {records_token}"}, timeout=120
+    )
+    cases.update(records.sequential_cases(records_client, prepared))
     person, csrf = dashboard.signed_in_client(base, url)
     cases.update(dashboard.cases(person, csrf, ids))
     results = {}
@@ -272,17 +275,27 @@ def main() -> None:
         with database(backend, args.orders) as url:
             token = seed(url, args.orders)
             with serve(url, args.workers) as base:
+                records_token = records.token(url)
                 with httpx.Client(
-                    base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+                    base_url=base,
+                    headers={"Authorization": f"Bearer {records_token}"},
+                    timeout=120,
                 ) as client:
                     prepared = records.prepare(client)
-                table[backend] = run_cases(base, token, url, args.requests, prepared)
+                table[backend] = run_cases(base, token, url, args.requests, prepared, records_token)
                 cases = throughput_.hot_cases(order_ids(url, token)[:1000], one_order_body())
-                cases += records.throughput_cases(prepared)
                 throughput[backend] = throughput_.run_throughput(
                     base,
                     token,
                     cases,
+                    args.workers,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                )
+                throughput[backend] |= throughput_.run_throughput(
+                    base,
+                    records_token,
+                    records.throughput_cases(prepared),
                     args.workers,
                     connections=args.connections,
                     seconds=args.seconds,

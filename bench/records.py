@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import httpx
 
 from bench.throughput import Case
+from orderly.auth import service as auth
+from orderly.core.db import session_factory
 from tests.factories import order_payload, product
 
 ORDERS = "/api/v1/orders"
@@ -24,6 +26,16 @@ class Prepared:
     refundable: list[str]  # paid orders of a billion: refunds never run out
     rich: str  # 5 lines, 5 shipments, 3 refunds, 20 notes
     bare: str  # the same 5 lines, nothing else
+
+
+def token(url: str) -> str:
+    """A token of an organization of its own: its orders' shipments and refunds stay out of
+    the orders the other cases read and patch."""
+    with session_factory(url)() as session:
+        organization = auth.get_or_create_organization(session, "records")
+        secret = auth.mint_token(session, organization, "bench").secret
+        session.commit()
+    return secret
 
 
 def prepare(client: httpx.Client, count: int = 200) -> Prepared:

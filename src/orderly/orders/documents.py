@@ -109,8 +109,12 @@ def order_document(
         "updated": time_text(v[o["updated"]]),
     }
     if history is not None:
-        document["status_history"] = [history_document(change) for change in history]
-        records = records or {}
+        status_history = [history_document(change) for change in history]
+        document["status_history"] = status_history
+        if not records:  # none of any kind (the common case): nothing to merge
+            document["shipments"] = document["refunds"] = document["returns"] = []
+            document["timeline"] = timeline(status_history, {})
+            return document
         currency = document["currency"]
         shown = {
             kind: [record_document(kind, row, currency) for row in records.get(kind, ())]
@@ -119,7 +123,7 @@ def order_document(
         document["shipments"] = shown[Kind.SHIPMENT]
         document["refunds"] = shown[Kind.REFUND]
         document["returns"] = shown[Kind.RETURN]
-        document["timeline"] = timeline(document["status_history"], shown)
+        document["timeline"] = timeline(status_history, shown)
     return document
 
 
@@ -189,15 +193,13 @@ def timeline(
     history: Sequence[Mapping[str, Any]], records: Mapping[Kind, Sequence[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """Status changes and records merged in time order, each with who made it."""
+    # A status change's data is its history entry itself (one object, written twice).
     entries: list[dict[str, Any]] = [
-        {
-            "at": change["at"],
-            "type": "status_changed",
-            "actor": change["source"],
-            "data": {"field": change["field"], "from": change["from"], "to": change["to"]},
-        }
+        {"at": change["at"], "type": "status_changed", "actor": change["source"], "data": change}
         for change in history
     ]
+    if not any(records.values()):
+        return entries  # the history alone is in time order already
 
     def add(at: str, kind: str, record: dict[str, Any]) -> None:
         entries.append({"at": at, "type": kind, "actor": record["actor"], "data": record})
@@ -249,7 +251,7 @@ def build(
             order,
             items[order.id],
             changes[order.id],
-            {kind: records[kind][order.id] for kind in Kind},
+            {kind: records[kind][order.id] for kind in Kind} if order.record_kinds else None,
         )
         for order in orders
     ]

@@ -685,7 +685,8 @@ class TimelineEntry(BaseModel):
     )
     actor: str = Field(description="Who: history's source for status changes, else the actor.")
     data: dict[str, Any] = Field(
-        description="The status change (field, from, to) or the record as its endpoint shows it."
+        description="The status change as status_history shows it (field, from, to, at,"
+        " source), or the record as its endpoint shows it."
     )
 
 
