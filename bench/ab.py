@@ -49,9 +49,13 @@ def main() -> None:
     DATA.mkdir(exist_ok=True)  # a fresh clone has no results yet
     after_path = DATA / f"bench-{args.orders}.db"
     token = seed(f"sqlite:///{after_path}", args.orders)
+    seeded = after_path
     with tempfile.TemporaryDirectory(dir=DATA) as folder:
-        before_path = Path(folder) / "before.db"
-        copy_database(after_path, before_path)
+        # Both versions serve a fresh copy: the kept file carries the write-ahead log and the
+        # wear of earlier runs, which would slow the newer version's writes alone.
+        before_path, after_path = Path(folder) / "before.db", Path(folder) / "after.db"
+        copy_database(seeded, before_path)
+        copy_database(seeded, after_path)
         command.downgrade(alembic_config(f"sqlite:///{before_path}"), newest_revision(args.before))
         ids = order_ids(f"sqlite:///{after_path}", token)
         cases = throughput.hot_cases(ids, one_order_body())
