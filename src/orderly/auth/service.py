@@ -164,6 +164,6 @@ class TokenCache:
 
 def set_time_zone(session: Session, organization: Organization, zone: str | None) -> None:
     """The time zone the store's dashboard shows times in (``None``: its country's)."""
-    session.merge(organization).time_zone = zone
-    organization.time_zone = zone
+    held = session.merge(organization)  # the caller's object may belong to another session
+    held.time_zone = organization.time_zone = zone
     session.flush()

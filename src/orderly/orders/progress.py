@@ -7,8 +7,9 @@ order then has. The services read the records under the order's lock, ask here, 
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from orderly.core import money
 from orderly.orders.statuses import (
@@ -65,11 +66,11 @@ class Progress:
     total_amount: Decimal = Decimal(0)
     refunded_amount: Decimal = Decimal(0)
     has_refunds: bool = False
-    _sent: list[Quantities] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        sent = [p.lines for p in self.parcels if p.status != ShipmentStatus.CANCELLED]
-        object.__setattr__(self, "_sent", sent)
+    @cached_property
+    def _sent(self) -> list[Quantities]:
+        """The lines of parcels that were not cancelled."""
+        return [p.lines for p in self.parcels if p.status != ShipmentStatus.CANCELLED]
 
     # ---- quantities per line ------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from orderly.orders.repository._records import (
     external_ids,
     kinds_in,
     order_of_record,
+    record_row,
     records_of,
 )
 from orderly.orders.repository._writes import (
@@ -82,6 +83,7 @@ __all__ = [
     "order_of_record",
     "order_rows",
     "ordering",
+    "record_row",
     "records_of",
     "revise",
     "searchable",

@@ -65,6 +65,25 @@ def records_of(
     return found
 
 
+@lru_cache(maxsize=16)
+def _by_id(dialect: str, kind: Kind) -> DirectQuery:
+    chosen = table(MODELS[kind])
+    return DirectQuery(
+        select(*(raw(c, dialect) for c in chosen.columns)).where(
+            chosen.c.organization_id == bindparam("organization_id"),
+            chosen.c.id == bindparam("id"),
+        )
+    )
+
+
+def record_row(session: Session, organization_id: str, kind: Kind, record_id: str) -> Any:
+    """One record by its id as a plain row, or ``None``."""
+    rows = _by_id(dialect_of(session), kind).rows(
+        session, {"organization_id": organization_id, "id": record_id}
+    )
+    return rows[0] if rows else None
+
+
 def order_of_record(
     session: Session, organization_id: str, kind: Kind, record_id: str
 ) -> str | None:

@@ -20,7 +20,7 @@ from orderly.orders.repository import Kind
 from orderly.orders.schemas import RecordLine
 from orderly.orders.service._common import OrderNotFound, check_if_match
 from orderly.orders.service._content import search_text
-from orderly.orders.statuses import OrderStatus
+from orderly.orders.statuses import OrderStatus, ShipmentStatus
 
 _ORDER_COLUMNS = (
     "id",
@@ -37,6 +37,7 @@ _ORDER_COLUMNS = (
     "customer_phone",
     "external_id",
     "external_number",
+    "record_kinds",
 )
 _RECORD_ID_LENGTH = 16
 _PREFIXES = {Kind.SHIPMENT: "shp", Kind.REFUND: "rfd", Kind.RETURN: "ret", Kind.NOTE: "not"}
@@ -70,20 +71,18 @@ class LockedOrder:
     def currency(self) -> str:
         return str(self.row.currency)
 
-    def progress(self, **replaced: Sequence[Any]) -> Progress:
-        """Its progress from its records; ``replaced`` (by kind's value) as they will be."""
-        by_kind = {kind.value: rows for kind, rows in self.records.items()} | replaced
-        refunds = by_kind.get(Kind.REFUND.value, [])
+    def progress(self, replaced: Mapping[Kind, Sequence[Any]] | None = None) -> Progress:
+        """Its progress from its records; ``replaced``: records of a kind as they will be."""
+        by_kind = {**self.records, **(replaced or {})}
+        refunds = by_kind.get(Kind.REFUND, [])
         return Progress(
             lines={
                 item.position + 1: Line(item.quantity, money.from_storage(item.total))
                 for item in self.items
             },
-            parcels=[
-                Parcel(p.status, quantities(p.lines)) for p in by_kind.get(Kind.SHIPMENT.value, [])
-            ],
+            parcels=[Parcel(p.status, quantities(p.lines)) for p in by_kind.get(Kind.SHIPMENT, [])],
             comebacks=[
-                Comeback(r.status, quantities(r.lines)) for r in by_kind.get(Kind.RETURN.value, [])
+                Comeback(r.status, quantities(r.lines)) for r in by_kind.get(Kind.RETURN, [])
             ],
             refunded_lines=[quantities(r.lines) for r in refunds],
             total_amount=money.from_storage(self.row.total_amount),
@@ -112,8 +111,11 @@ def lock_order(
         raise OrderNotFound(details={"id": order_id})
     check_if_match(if_match, rows[0].updated)
     items = repository.child_rows(session, organization.id, [order_id])[order_id]
+    held = repository.kinds_in(rows[0].record_kinds)  # kinds it has none of are not read
     records = {
         kind: repository.records_of(session, organization.id, [order_id], kind)[order_id]
+        if kind in held
+        else []
         for kind in kinds
     }
     return LockedOrder(row=rows[0], items=items, records=records)
@@ -209,11 +211,16 @@ def record_change(
     )
 
 
-def search_columns(locked: LockedOrder, tracking_numbers: Sequence[str | None]) -> dict[str, str]:
-    """The order's search text with its parcels' tracking numbers: a tracking number finds
-    its order."""
+def search_columns(locked: LockedOrder, parcels: Sequence[Any]) -> dict[str, str]:
+    """The order's search text with the tracking numbers of its ``parcels`` (as they will be)
+    that were not cancelled: a tracking number finds its order."""
     own = search_text(locked.row._asdict())
-    return {"search_text": repository.searchable(own, [n for n in tracking_numbers if n])}
+    numbers = [
+        p.tracking_number
+        for p in parcels
+        if p.tracking_number and p.status != ShipmentStatus.CANCELLED
+    ]
+    return {"search_text": repository.searchable(own, numbers)}
 
 
 def write(
@@ -231,13 +238,11 @@ def record_document(
     session: Session, organization: Organization, kind: Kind, record_id: str
 ) -> dict[str, Any]:
     """A record as its endpoints show it."""
-    order_id = repository.order_of_record(session, organization.id, kind, record_id)
-    if order_id is None:
+    row = repository.record_row(session, organization.id, kind, record_id)
+    if row is None:
         raise NOT_FOUND.get(kind, NotFound)(details={"id": record_id})
-    currency = repository.order_rows(session, organization.id, [order_id], ("currency",))[0]
-    rows = repository.records_of(session, organization.id, [order_id], kind)[order_id]
-    row = next(r for r in rows if r.id == record_id)
-    return documents.record_document(kind, row, currency.currency)
+    [order] = repository.order_rows(session, organization.id, [row.order_id], ("currency",))
+    return documents.record_document(kind, row, order.currency)
 
 
 def record_documents(

@@ -62,14 +62,13 @@ def create_refund(
         restock=data.restock,
         external_id=external_id,
         any_payment_status=as_sent,
+        by=by,
     )
-    if by is not None:
-        row["actor"] = by
     now = row["created"]
     refunds = [*locked.records[Kind.REFUND], SimpleNamespace(**row)]
     change = record_change(
         locked,
-        locked.progress(refund=refunds),
+        locked.progress({Kind.REFUND: refunds}),
         action=audit.REFUND_CREATED,
         details=_refund_details(row, locked.currency),
         history_source=change_source,
@@ -95,6 +94,7 @@ def _refund_row(
     return_id: str | None = None,
     checked_lines: Mapping[int, int] | None = None,
     any_payment_status: bool = False,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """A refund's row, checked against what is left: paid, the order's currency and places,
     no more than is left to refund, lines not refunded beyond their quantity."""
@@ -143,7 +143,7 @@ def _refund_row(
         "return_id": return_id,
         "external_id": external_id,
         "created": now,
-        "actor": actor(),
+        "actor": by or actor(),
     }
 
 
@@ -194,7 +194,7 @@ def request_return(
     returns = [*locked.records[Kind.RETURN], SimpleNamespace(**row)]
     change = record_change(
         locked,
-        locked.progress(**{Kind.RETURN.value: returns}),
+        locked.progress({Kind.RETURN: returns}),
         action=audit.RETURN_REQUESTED,
         details={"return_id": row["id"], "lines": row["lines"]},
         history_source=change_source,
@@ -249,7 +249,7 @@ def receive_return(
     order_columns = {"refunded_amount": _refunded(refunds)} if data.refund else {}
     change = record_change(
         locked,
-        locked.progress(**{Kind.RETURN.value: returns, Kind.REFUND.value: refunds}),
+        locked.progress({Kind.RETURN: returns, Kind.REFUND: refunds}),
         action=audit.RETURN_RECEIVED,
         details=details,
         history_source=change_source,

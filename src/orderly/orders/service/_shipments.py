@@ -71,15 +71,14 @@ def create_shipment(
         "actor": by or actor(),
     }
     parcels = [*locked.records[Kind.SHIPMENT], SimpleNamespace(**row)]
-    numbers = [p.tracking_number for p in parcels if p.status != ShipmentStatus.CANCELLED]
     change = record_change(
         locked,
-        locked.progress(shipment=parcels),
+        locked.progress({Kind.SHIPMENT: parcels}),
         action=audit.SHIPMENT_CREATED,
         details={"shipment_id": row["id"], "lines": row["lines"], "carrier": carrier},
         history_source=change_source,
         inserts=[(ShipmentRow, row)],
-        order_columns=search_columns(locked, numbers),
+        order_columns=search_columns(locked, parcels),
         actor=by,
     )
     write(session, organization, change, now)
@@ -157,16 +156,15 @@ def _change_shipment(
     values["updated"] = now
     changed = SimpleNamespace(**{**shipment._asdict(), **values})
     parcels = [changed if p.id == changed.id else p for p in locked.records[Kind.SHIPMENT]]
-    numbers = [p.tracking_number for p in parcels if p.status != ShipmentStatus.CANCELLED]
     shown = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
     change = record_change(
         locked,
-        locked.progress(shipment=parcels),
+        locked.progress({Kind.SHIPMENT: parcels}),
         action=action,
         details={"shipment_id": changed.id, **{k: v for k, v in shown.items() if k != "updated"}},
         history_source=change_source,
         updates=[(ShipmentRow, changed.id, values)],
-        order_columns=search_columns(locked, numbers),
+        order_columns=search_columns(locked, parcels),
     )
     write(session, organization, change, now)
     return str(changed.id)
