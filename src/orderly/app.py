@@ -31,6 +31,7 @@ from orderly.core.telemetry import (
     configure_logging,
     metrics_response,
 )
+from orderly.events.routes import router as events_router
 from orderly.export.routes import router as export_router
 from orderly.idempotency.middleware import IdempotencyKeys
 from orderly.idempotency.middleware import describe as describe_idempotency
@@ -155,6 +156,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(export_router)  # before orders: /orders/export is not an order id
     app.include_router(orders_router)
+    app.include_router(events_router)
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.include_router(web_router)

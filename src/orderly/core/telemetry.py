@@ -51,6 +51,25 @@ WEBHOOKS = Counter(
     "Webhook deliveries received, by platform and outcome.",
     ["platform", "outcome"],
 )
+EVENTS_WRITTEN = Counter(
+    "orderly_events_written_total", "Events committed to the feed (one per change of an order)."
+)
+OUTBOUND_DELIVERIES = Counter(
+    "orderly_outbound_webhook_attempts_total",
+    "Attempts to deliver an event to a webhook endpoint, by outcome (delivered, failed: a"
+    " retry follows, gave_up, refused: the destination is not allowed).",
+    ["outcome"],
+)
+OUTBOUND_QUEUE = Gauge(
+    "orderly_outbound_webhook_queue_depth",
+    "Deliveries waiting to be sent (as the dispatcher last counted them).",
+    multiprocess_mode="max",
+)
+OUTBOUND_OLDEST = Gauge(
+    "orderly_outbound_webhook_oldest_seconds",
+    "Age of the oldest event not yet delivered to an endpoint that wants it, in seconds.",
+    multiprocess_mode="max",
+)
 DATABASE_IN_USE = Gauge(
     "orderly_database_turns_in_use",
     "Requests using the database now (at most ORDERLY_DB_POOL_SIZE per process).",

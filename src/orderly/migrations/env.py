@@ -6,9 +6,11 @@ from sqlalchemy import create_engine, pool
 from orderly.audit import models as _audit_models  # noqa: F401  (registers tables)
 from orderly.auth import models as _auth_models  # noqa: F401  (registers tables)
 from orderly.core.db import Base, include_name
+from orderly.events import models as _event_models  # noqa: F401  (registers tables)
 from orderly.idempotency import models as _idempotency_models  # noqa: F401  (registers tables)
 from orderly.integrations import models as _integration_models  # noqa: F401  (registers tables)
 from orderly.orders import models as _order_models  # noqa: F401  (registers tables)
+from orderly.webhooks import models as _webhook_models  # noqa: F401  (registers tables)
 
 config = context.config
 connectable = config.attributes.get("connection")

@@ -257,6 +257,14 @@ def build(
     ]
 
 
+def by_id(
+    session: Session, organization_id: str, order_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Details (as ``GET /orders/{id}`` shows them) of the orders that exist, by id."""
+    rows = repository.order_rows(session, organization_id, order_ids, ORDER_COLUMNS)
+    return {doc["id"]: doc for doc in build(session, organization_id, rows, history=True)}
+
+
 def dumps_lines(batch: Sequence[Any]) -> bytes:
     """One document per line (JSONL)."""
     return b"".join(dump_json(document) + b"\n" for document in batch)

@@ -1,6 +1,7 @@
 """The one write path of orders: every write of an order passes here, in the caller's
 transaction, and each function does all that a write must do, explicitly: the rows, the
-history numbered after the order's last entry, the maintained counts, the audit event.
+history numbered after the order's last entry, the maintained counts, and the record of
+the change (``_record_changes``: its audit row and its event for other systems).
 
 - ``insert_orders``: new orders (the API, bulk, import, a platform's new order).
 - ``change_statuses``: statuses moved through the transition table (PATCH, bulk, dashboard).
@@ -9,13 +10,13 @@ history numbered after the order's last entry, the maintained counts, the audit 
 - ``write_records``: a shipment, refund, return or note added or changed, with what it
   changes of its order (statuses it decides, quantities shipped and returned, money refunded).
 
-A new kind of record written with an order (an event for other systems, say) is written here,
-beside the audit event, and so by every write.
+A new kind of record written with every change belongs in ``_record_changes``, and so is
+made by every write.
 """
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,12 +27,30 @@ from sqlalchemy.orm import Session
 from orderly.audit import service as audit
 from orderly.core.db import Base
 from orderly.core.text import fold_for_search
+from orderly.events import service as events
 from orderly.orders.models import LineItemRow, OrderRow, ShipmentRow, StatusChange
 from orderly.orders.plain import COUNTED, raw
 from orderly.orders.repository._counts import CountKey, adjust_counts, count_key
 from orderly.orders.repository._queries import table
 from orderly.orders.repository._records import MODELS, RECORD_BITS
 from orderly.orders.statuses import ShipmentStatus
+
+
+def _documents(
+    session: Session, organization_id: str, order_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    from orderly.orders import documents  # it reads orders through this package
+
+    return documents.by_id(session, organization_id, order_ids)
+
+
+def _record_changes(session: Session, changes: Iterable[dict[str, Any]]) -> None:
+    """The record of each change (rows of ``audit.event``): its audit row now, and its event,
+    which is written as the transaction commits (``events.service``)."""
+    rows = list(changes)
+    audit.record(session, rows)
+    events.record(session, rows, _documents)
+
 
 STATUS_COLUMNS = ("id", *COUNTED)  # what a status change reads (and locks) of each order
 Change = tuple[str, str, str]  # (field, from, to)
@@ -159,7 +178,7 @@ def change_statuses(
     connection.execute(_STATUS_UPDATE, updates)
     _append_history(connection, organization_id, history, source=source, at=at)
     adjust_counts(session, organization_id, counts)
-    audit.record(
+    _record_changes(
         session,
         (
             audit.event(
@@ -257,7 +276,7 @@ def revise(session: Session, organization_id: str, revision: Revision, *, at: da
     if revision.after != revision.before:
         adjust_counts(session, organization_id, {revision.before: -1, revision.after: 1})
     details = {"fields": revision.changed_fields}
-    audit.record(
+    _record_changes(
         session,
         [
             audit.event(
@@ -292,7 +311,7 @@ def insert_orders(
     if history:
         connection.execute(insert(table(StatusChange)), history)
     actors = actors or {}
-    audit.record(
+    _record_changes(
         session,
         (
             audit.event(
@@ -329,7 +348,7 @@ def delete_orders(session: Session, organization_id: str, order_ids: Sequence[st
     removed = session.connection().execute(statement).all()
     by_key = Counter(count_key(row._asdict()) for row in removed)
     adjust_counts(session, organization_id, {key: -n for key, n in by_key.items()})
-    audit.record(
+    _record_changes(
         session,
         (
             audit.event(organization_id, row.id, audit.DELETED, {"status": row.status})
@@ -420,7 +439,7 @@ def write_records(
     )
     if change.after != change.before:
         adjust_counts(session, organization_id, {change.before: -1, change.after: 1})
-    audit.record(
+    _record_changes(
         session,
         [
             audit.event(

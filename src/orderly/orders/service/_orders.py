@@ -16,6 +16,7 @@ from orderly.core.errors import (
     validation_details,
 )
 from orderly.core.ids import is_order_id
+from orderly.events import service as events
 from orderly.orders import documents, plain, repository
 from orderly.orders.filters import ListQuery, Position
 from orderly.orders.models import OrderRow
@@ -161,7 +162,9 @@ def get_document(session: Session, organization: Organization, order_id: str) ->
     )
     if not rows:
         raise OrderNotFound(details={"id": order_id})
-    return documents.build(session, organization.id, rows, history=True)[0]
+    document = documents.build(session, organization.id, rows, history=True)[0]
+    events.remember_document(session, order_id, document)
+    return document
 
 
 @dataclass
