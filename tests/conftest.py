@@ -30,6 +30,11 @@ from tests.support.server import live_server
 # One key for the test session's server, its CLI subprocesses and both engines (the default,
 # a key file beside the database, is tested on its own in tests/core/test_crypto.py).
 os.environ.setdefault("ORDERLY_SECRET_KEY", Fernet.generate_key().decode())
+# Webhook receivers are servers the tests start on 127.0.0.1; retries come fast, and a receiver
+# that does not answer is given up on soon.
+os.environ.setdefault("ORDERLY_OUTBOUND_ALLOW_PRIVATE", "true")
+os.environ.setdefault("ORDERLY_WEBHOOK_RETRY_BASE_SECONDS", "0.2")
+os.environ.setdefault("ORDERLY_WEBHOOK_TIMEOUT_SECONDS", "2")
 
 BACKENDS = [
     b.strip() for b in os.environ.get("ORDERLY_TEST_BACKENDS", "sqlite,postgresql").split(",")

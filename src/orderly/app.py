@@ -1,7 +1,9 @@
 """The FastAPI application."""
 
 import asyncio
+import contextlib
 import hmac
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,8 @@ from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
 from orderly.web.deps import install_refusals
 from orderly.web.routes import router as web_router
+from orderly.webhooks.dispatcher import Dispatcher, measure_backlog
+from orderly.webhooks.routes import router as webhook_endpoints_router
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
 
@@ -107,7 +111,7 @@ async def readyz(request: Request, database: DatabaseDep) -> JSONResponse:
 
 
 @health.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, database: DatabaseDep) -> Response:
     """Prometheus metrics of every worker process (see ``core.telemetry``); with
     ``ORDERLY_METRICS_TOKEN`` set, only for a scraper that sends it as a bearer token."""
     expected = get_settings().metrics_token
@@ -115,6 +119,10 @@ async def metrics(request: Request) -> Response:
         sent = bearer_of(request.headers.get("authorization"))
         if not hmac.compare_digest(sent.encode(), expected.encode()):
             raise Unauthorized(details={"authorization": "Send the metrics token as a bearer"})
+    # The outbound queue is counted as it stands (a database that is away leaves the last).
+    with contextlib.suppress(SQLAlchemyError, TimeoutError):
+        async with asyncio.timeout(_HEALTH_CHECK_S):
+            await measure_backlog(database)
     return metrics_response()
 
 
@@ -130,8 +138,26 @@ def _describe_middleware(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
-    """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting)."""
+@contextlib.asynccontextmanager
+async def _dispatching(app: FastAPI) -> AsyncIterator[None]:
+    """The webhook dispatcher runs beside the API while the server serves."""
+    dispatcher = Dispatcher(app.state.database) if app.state.dispatch else None
+    task = asyncio.create_task(dispatcher.run()) if dispatcher else None
+    app.state.dispatcher = dispatcher
+    try:
+        yield
+    finally:
+        if dispatcher and task:
+            dispatcher.stop()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 15)
+
+
+def create_app(
+    database_url: str | None = None, *, dispatch: bool | None = None, **overrides: Any
+) -> FastAPI:
+    """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting), with the
+    webhook dispatcher unless ``dispatch=False`` (default: ``ORDERLY_WEBHOOK_DISPATCHER``)."""
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     # /docs (Swagger UI) and /redoc load their scripts from a pinned package, served by Orderly
@@ -145,8 +171,10 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
         # Operation ids are the endpoint functions' names: a generated client gets
         # ``list_orders`` rather than ``list_orders_api_v1_orders_get``.
         generate_unique_id_function=lambda route: route.name,
+        lifespan=_dispatching,
         **overrides,
     )
+    app.state.dispatch = settings.webhook_dispatcher if dispatch is None else dispatch
     app.state.database = Database(database_url or settings.database_url)
     app.state.limiter = limiter_for(settings.redis_url)
     app.state.webhook_writer = WebhookWriter(app.state.database)
@@ -157,6 +185,7 @@ def create_app(database_url: str | None = None, **overrides: Any) -> FastAPI:
     app.include_router(export_router)  # before orders: /orders/export is not an order id
     app.include_router(orders_router)
     app.include_router(events_router)
+    app.include_router(webhook_endpoints_router)
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.include_router(web_router)

@@ -18,7 +18,7 @@ from orderly.audit.schemas import AuditQuery
 from orderly.auth.models import Organization
 from orderly.core.actor import current_actor
 from orderly.core.db import utc_now
-from orderly.core.ids import random_token
+from orderly.core.ids import time_ordered_id
 
 CREATED, UPDATED, STATUS_CHANGED, DELETED = "created", "updated", "status_changed", "deleted"
 SHIPMENT_CREATED, SHIPMENT_UPDATED = "shipment_created", "shipment_updated"
@@ -49,17 +49,8 @@ def event(
 
 
 def new_event_id(at: datetime) -> str:
-    """``aud_`` + the time in microseconds (11 base-36 digits, so they sort as text) + 8 random
-    characters: ids in the order events happened (see ``AuditEventRow``)."""
-    micros = int(at.timestamp() * 1_000_000)
-    digits = ""
-    while micros:
-        micros, digit = divmod(micros, 36)
-        digits = _BASE36[digit] + digits
-    return f"aud_{digits.rjust(11, '0')}{random_token(8)}"
-
-
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+    """Ids in the order events happened (see ``AuditEventRow``)."""
+    return time_ordered_id("aud", at)
 
 
 def record(session: Session, events: Iterable[dict[str, Any]]) -> None:

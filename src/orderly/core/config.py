@@ -73,6 +73,31 @@ class Settings(BaseSettings):
     unverified_retention_days: int = Field(
         default=7, ge=1, description="Deliveries that failed their signature: this many days."
     )
+    event_retention_days: int = Field(
+        default=30, ge=1, description="Events are kept this many days ('orderly prune')."
+    )
+    outbound_allow_private: bool = Field(
+        default=False,
+        description="Let outbound calls (webhook endpoints) reach private, loopback and"
+        " link-local addresses; default: refused (only for tests and local development).",
+    )
+    webhook_dispatcher: bool = Field(
+        default=True,
+        description="Each server process sends webhook deliveries (several share the work).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="An attempt to deliver a webhook ends after this."
+    )
+    webhook_retry_hours: float = Field(
+        default=72,
+        gt=0,
+        description="A delivery is retried this long; an endpoint failing this long is disabled.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The first retry's delay; each next one doubles (jittered, at most 6 hours).",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as text, or one JSON object per line."
     )

@@ -3,6 +3,7 @@
 import re
 import secrets
 import string
+from datetime import datetime
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -50,3 +51,18 @@ _ORDER_ID_ALPHABET = frozenset(_ALPHABET)
 def is_order_id(value: str) -> bool:
     """Whether ``value`` could be an order id; anything else cannot name a stored order."""
     return len(value) == 17 and value[0] == "r" and _ORDER_ID_ALPHABET.issuperset(value[1:])
+
+
+_BASE36 = string.digits + string.ascii_lowercase  # digits first: ids sort as their times
+
+
+def time_ordered_id(prefix: str, at: datetime, random_length: int = 8) -> str:
+    """``<prefix>_`` + the time in microseconds (11 base-36 digits, so they sort as text) +
+    random characters: ids that list rows in the order they were made, and land each insert
+    on an index's last page."""
+    micros = int(at.timestamp() * 1_000_000)
+    digits = ""
+    while micros:
+        micros, digit = divmod(micros, 36)
+        digits = _BASE36[digit] + digits
+    return f"{prefix}_{digits.rjust(11, '0')}{random_token(random_length)}"

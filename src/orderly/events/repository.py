@@ -53,7 +53,7 @@ def page(
     types: Sequence[str],
     order_id: str | None,
     limit: int,
-) -> Sequence[Row[tuple[int, str]]]:
+) -> Sequence[Row[int, str]]:
     """Events after sequence number ``after``, oldest first: (sequence, body)."""
     query = select(EventRow.sequence, EventRow.body).where(
         EventRow.organization_id == organization_id, EventRow.sequence > after
@@ -67,7 +67,7 @@ def page(
 
 def bodies_since(
     session: Session, organization_id: str, since: datetime, types: Sequence[str] | None
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[int, str, str, str]]:
     """Every kept event that occurred at or after ``since``, oldest first (for a resend)."""
     query = select(EventRow.sequence, EventRow.id, EventRow.type, EventRow.order_id).where(
         EventRow.organization_id == organization_id, EventRow.occurred_at >= since

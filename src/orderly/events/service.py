@@ -86,6 +86,11 @@ def on_commit(listener: Callable[[], None]) -> None:
     _committed_listeners.append(listener)
 
 
+def remove_listener(listener: Callable[[], None]) -> None:
+    if listener in _committed_listeners:
+        _committed_listeners.remove(listener)
+
+
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is ancestor:
