@@ -41,6 +41,7 @@ class Receiver:
     behave: Callable[["Receiver", dict[str, str]], Answer] = lambda receiver, headers: Answer()
     received: list[Received] = field(default_factory=list)  # answered 2xx
     failed: list[dict[str, str]] = field(default_factory=list)  # headers of the others
+    requests: int = 0  # every request that arrived, counted before it is answered
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def events(self) -> list[dict[str, Any]]:
@@ -71,6 +72,8 @@ def receiver(
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            with state.lock:
+                state.requests += 1
             answer = state.behave(state, headers)
             if answer.delay:
                 time.sleep(answer.delay)
@@ -85,12 +88,15 @@ def receiver(
                     state.received.append(Received(headers, body, time.monotonic()))
                 else:
                     state.failed.append(headers)
-            self.send_response(answer.status)
-            if answer.location:
-                self.send_header("location", answer.location)
-            self.send_header("content-length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+            try:
+                self.send_response(answer.status)
+                if answer.location:
+                    self.send_header("location", answer.location)
+                self.send_header("content-length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+            except OSError:
+                self.close_connection = True  # the sender gave up waiting (a slow answer)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
