@@ -1,5 +1,6 @@
 """The ``orderly`` command: run the API and manage organizations and tokens."""
 
+import asyncio
 import errno
 import json
 import os
@@ -41,6 +42,8 @@ from orderly.core.config import get_settings
 from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction, utc_now
 from orderly.core.errors import OrderlyError, clean_message, validation_details
 from orderly.core.protocol import server_options
+from orderly.events import service as events_service
+from orderly.events.schemas import parse_types
 from orderly.export import importer
 from orderly.export import service as export
 from orderly.export.columns import Shape
@@ -50,6 +53,7 @@ from orderly.idempotency import service as idempotency
 from orderly.integrations import service as integrations_service
 from orderly.integrations.models import Platform
 from orderly.integrations.schemas import ConnectionCreate
+from orderly.webhooks import service as webhooks_service
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -76,6 +80,10 @@ tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help
 app.add_typer(tokens, name="tokens")
 integrations = typer.Typer(help="Connect the platforms that send orders.", no_args_is_help=True)
 app.add_typer(integrations, name="integrations")
+events_app = typer.Typer(help="The events feed: every change of an order.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+webhooks_app = typer.Typer(help="Endpoints that are sent the events.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 err = Console(stderr=True, soft_wrap=True)  # messages never broken at 80 columns
 
 
@@ -305,7 +313,7 @@ def rotate_secrets() -> None:
     migrate()
     if crypto.keys_from_setting():
         with database() as session:
-            count = integrations_service.reseal_secrets(session, crypto.secret_box(url))
+            count = _reseal(session, crypto.secret_box(url))
         err.print(f"Encrypted {count} secrets under the first key of ORDERLY_SECRET_KEY.")
         err.print("The keys after it can be removed from ORDERLY_SECRET_KEY now.")
         return
@@ -315,23 +323,34 @@ def rotate_secrets() -> None:
     crypto.write_key_file(path, [crypto.new_key().encode(), *old])
     crypto.secret_box.cache_clear()
     with database() as session:
-        count = integrations_service.reseal_secrets(session, crypto.secret_box(url))
+        count = _reseal(session, crypto.secret_box(url))
     crypto.write_key_file(path, crypto.read_keys(url)[:1])
     err.print(f"Encrypted {count} secrets under a new key in {path}; the old key is gone.")
 
 
+def _reseal(session: Session, box: crypto.SecretBox) -> int:
+    """Every stored secret (platforms' and webhook endpoints') under the newest key."""
+    return integrations_service.reseal_secrets(session, box) + webhooks_service.reseal_secrets(
+        session, box
+    )
+
+
 @app.command()
 def prune() -> None:
-    """Apply the retention settings: old webhook deliveries, idempotency keys and expired
-    dashboard sessions (run daily)."""
+    """Apply the retention settings: old webhook deliveries, events and their finished
+    outbound deliveries, idempotency keys and expired dashboard sessions (run daily)."""
     now = utc_now()
+    days = get_settings().event_retention_days
     with database() as session:
         inbox = integrations_service.prune_inbox(session, now)
+        outbound = webhooks_service.prune(session, now, days)
+        events = events_service.prune(session, now, days)
         keys = idempotency.prune(session, now)
         sessions = users.prune_sessions(session, now)
     err.print(
         f"Removed {inbox.processed} processed and {inbox.unverified} unverified webhook"
-        f" deliveries, {keys} idempotency keys older than 24 hours, and {sessions} expired"
+        f" deliveries, {events} events and {outbound} finished outbound deliveries older than"
+        f" {days} days, {keys} idempotency keys older than 24 hours, and {sessions} expired"
         " dashboard sessions."
     )
 
@@ -378,6 +397,109 @@ def list_integrations(
         for connection in rows
     ]
     _print_rows(("id", "platform", "name", "webhook_url"), shown, as_json)
+
+
+_TAIL_POLL_S = 0.5
+
+
+@events_app.command("tail")
+def tail_events(
+    org: Annotated[str, typer.Option(help="Organization slug.")],
+    after: Annotated[
+        int | None,
+        typer.Option(
+            help="Start after this sequence number (0: the oldest); default: the last 10."
+        ),
+    ] = None,
+    event_type: Annotated[
+        str | None, typer.Option("--type", help="Only these types, comma-separated.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Each event's JSON, one per line.")
+    ] = False,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new events (Ctrl-C ends).")] = True,
+) -> None:
+    """Print the organization's events as they commit, oldest first."""
+
+    try:
+        types = parse_types(event_type)
+    except ValueError as exc:
+        err.print(f"[red]--type: {exc}[/red]")
+        raise typer.Exit(1) from None
+    with database(write=False) as session:
+        organization = auth.require_organization(session, org)
+        if after is None:
+            after = max(events_service.last_sequence(session, organization) - 10, 0)
+    try:
+        while True:
+            with transaction(write=False) as session:
+                page = events_service.feed(
+                    session, organization, after=after, types=types, order_id=None, limit=1000
+                )
+            for body in page.bodies:
+                if as_json:
+                    print(body, flush=True)
+                else:
+                    event = json.loads(body)
+                    print(
+                        f"{event['sequence']:>8}  {event['occurred_at']}  {event['type']:<26}"
+                        f"  {event['order_id']}  {event['actor']}",
+                        flush=True,
+                    )
+            after = int(page.next_cursor)
+            if not page.has_next:
+                if not follow:
+                    return
+                time.sleep(_TAIL_POLL_S)
+    except KeyboardInterrupt:
+        return
+
+
+@webhooks_app.command("list")
+def list_webhooks(
+    org: Annotated[str, typer.Option(help="Organization slug.")], as_json: AsJSON = False
+) -> None:
+    """List the organization's webhook endpoints and their health (never their secrets)."""
+    with database(write=False) as session:
+        organization = auth.require_organization(session, org)
+        endpoints = list(webhooks_service.list_endpoints(session, organization))
+        health = webhooks_service.health(session, organization, endpoints)
+    shown = []
+    for endpoint in endpoints:
+        h = health[endpoint.id]
+        rate = h["success_rate_24h"]
+        shown.append(
+            (
+                endpoint.id,
+                endpoint.url,
+                ",".join(endpoint.event_types),
+                "yes" if endpoint.enabled else f"no ({endpoint.disabled_reason or 'by hand'})",
+                str(h["pending"]),
+                "-" if rate is None else f"{rate:.0%}",
+                h["last_error"] or "",
+            )
+        )
+    columns = ("id", "url", "events", "enabled", "pending", "success_24h", "last_error")
+    _print_rows(columns, shown, as_json)
+
+
+@webhooks_app.command("test")
+def test_webhook(
+    endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id (whe_…).")],
+    org: Annotated[str, typer.Option(help="Organization slug.")],
+) -> None:
+    """Send a signed webhook.test message to an endpoint now and print what it answered."""
+    with database(write=False) as session:
+        organization = auth.require_organization(session, org)
+        url, secret = webhooks_service.destination(session, organization, endpoint_id)
+    answer = asyncio.run(webhooks_service.test_endpoint(url, secret))
+    status = answer.status_code if answer.status_code is not None else "no answer"
+    print(f"{url}: {status} in {answer.duration_ms} ms")
+    if answer.response:
+        print(answer.response)
+    if not answer.delivered:
+        err.print(f"[red]{answer.error}[/red]")
+        raise typer.Exit(1)
 
 
 def _progress(total: int, label: str) -> Progress:

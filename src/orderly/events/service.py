@@ -206,5 +206,9 @@ def feed(
     return EventPage(bodies=[body for _, body in rows], next_cursor=str(cursor), has_next=has_next)
 
 
+def last_sequence(session: Session, organization: Organization) -> int:
+    return repository.last_sequence(session, organization.id)
+
+
 def prune(session: Session, now: datetime, days: int) -> int:
     return repository.prune(session, now - timedelta(days=days))
