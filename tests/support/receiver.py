@@ -71,6 +71,9 @@ def receiver(
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
+            if len(body) < length:  # the sender went away mid-request (killed)
+                self.close_connection = True
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             with state.lock:
                 state.requests += 1
