@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
-from bench import dashboard, records
+from bench import dashboard, records, webhooks
 from bench import throughput as throughput_
 from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
@@ -267,6 +267,7 @@ def main() -> None:
 
     table: dict[str, dict[str, list[float]]] = {}
     ingestion: dict[str, dict[str, Rate]] = {}
+    outbound: dict[str, webhooks.Figures] = {}
     throughput: dict[
         str, dict[str, tuple[throughput_.Rate, throughput_.Rate, throughput_.Rate]]
     ] = {}
@@ -301,6 +302,7 @@ def main() -> None:
                     seconds=args.seconds,
                 )
                 ingestion[backend] = run_ingest(base, token, args.deliveries, args.senders)
+            outbound[backend] = webhooks.run(url, serve, args.requests)
 
     header = "| case | target p50 |" + "".join(f" {b} p50 | {b} p99 |" for b in backends)
     print(
@@ -357,6 +359,20 @@ def main() -> None:
             for b in backends
         )
         print(f"| {case} |{cells}")
+    print_outbound(outbound)
+
+
+def print_outbound(outbound: dict[str, "webhooks.Figures"]) -> None:
+    backends = list(outbound)
+    print(
+        "\nEvents and outbound webhooks: one server process (one dispatcher), a local receiver;"
+        " 5,000 queued events, then PATCH status paced at 200/s for 10 s\n"
+    )
+    print("| case | target |" + "".join(f" {b} |" for b in backends))
+    print("|---|---|" + "---|" * len(backends))
+    cells = {b: outbound[b].cells() for b in backends}
+    for index, (case, target) in enumerate(webhooks.TARGETS.items()):
+        print(f"| {case} | {target} |" + "".join(f" {cells[b][index]} |" for b in backends))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.factories import order_payload
 from tests.support.postgres import free_port
 
 
@@ -144,6 +145,12 @@ def hot_cases(ids: list[str], create_body: str) -> list[Case]:
             ['{"fulfillment_status":"fulfilled"}', '{"fulfillment_status":"unfulfilled"}'],
         ),
     ]
+
+
+def bulk_case() -> Case:
+    """A bulk create of 1,000 new orders (no external ids: each request creates them all)."""
+    body = b"[" + b",".join(order_payload(external_id=None) for _ in range(1000)) + b"]"
+    return Case("bulk create 1,000", "POST", ["/api/v1/orders/bulk"], [body.decode()])
 
 
 def run_throughput(

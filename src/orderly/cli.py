@@ -492,7 +492,7 @@ def test_webhook(
     with database(write=False) as session:
         organization = auth.require_organization(session, org)
         url, secret = webhooks_service.destination(session, organization, endpoint_id)
-    answer = asyncio.run(webhooks_service.test_endpoint(url, secret))
+    answer = asyncio.run(webhooks_service.send_test(url, secret))
     status = answer.status_code if answer.status_code is not None else "no answer"
     print(f"{url}: {status} in {answer.duration_ms} ms")
     if answer.response:

@@ -109,12 +109,14 @@ def rotate_secret(session: SessionDep, org: CurrentOrg, endpoint_id: str) -> JSO
 
 
 @router.post("/{endpoint_id}/test", response_model=TestResult, responses=_ENDPOINT)
-async def test_endpoint(database: DatabaseDep, org: CurrentOrg, endpoint_id: str) -> JSONResponse:
+async def send_test_message(
+    database: DatabaseDep, org: CurrentOrg, endpoint_id: str
+) -> JSONResponse:
     """Send a signed webhook.test message now and show what the endpoint answered."""
     url, secret = await database.run(
         partial(service.destination, organization=org, endpoint_id=endpoint_id), write=False
     )
-    answer = await service.test_endpoint(url, secret)
+    answer = await service.send_test(url, secret)
     return JSONResponse(
         {
             "delivered": answer.delivered,
@@ -127,7 +129,7 @@ async def test_endpoint(database: DatabaseDep, org: CurrentOrg, endpoint_id: str
 
 
 @router.get("/{endpoint_id}/deliveries", response_model=DeliveryList, responses=_ENDPOINT)
-def list_deliveries(
+def list_webhook_deliveries(
     session: SessionDep,
     org: CurrentOrg,
     endpoint_id: str,
@@ -180,7 +182,7 @@ def _delivery(delivery: Any, attempts: list[Any]) -> dict[str, Any]:
         service.EndpointNotFound, service.WebhookDeliveryNotFound, service.EndpointDisabled
     ),
 )
-def retry_delivery(
+def retry_webhook_delivery(
     session: SessionDep, org: CurrentOrg, endpoint_id: str, delivery_id: str
 ) -> JSONResponse:
     """Send a delivery again now (delivered or failed ones too)."""
@@ -197,7 +199,9 @@ def retry_delivery(
         service.EndpointNotFound, service.EndpointDisabled, MalformedBody, PayloadTooLarge
     ),
 )
-def resend(session: SessionDep, org: CurrentOrg, endpoint_id: str, body: Resend) -> JSONResponse:
+def resend_events(
+    session: SessionDep, org: CurrentOrg, endpoint_id: str, body: Resend
+) -> JSONResponse:
     """Send every kept event since a time again, in order (for an endpoint that was down)."""
     queued = service.resend(session, org, endpoint_id, body.since)
     return JSONResponse({"queued": queued}, status_code=202)

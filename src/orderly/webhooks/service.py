@@ -268,7 +268,7 @@ def resend(session: Session, organization: Organization, endpoint_id: str, since
     return len(rows)
 
 
-async def test_endpoint(url: str, secret: str) -> sender.Answer:
+async def send_test(url: str, secret: str) -> sender.Answer:
     """Send a signed ``webhook.test`` message now, outside the queue, and say what came back."""
     now = utc_now()
     message_id = "msg_test_" + random_token(16)
