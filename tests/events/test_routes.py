@@ -14,7 +14,7 @@ from orderly.auth import service as auth
 from orderly.core.db import session_factory
 from orderly.core.http import dump_json
 from orderly.orders import service as orders
-from orderly.orders.schemas import OrderCreate, StatusUpdate
+from orderly.orders.schemas import NoteCreate, OrderCreate, StatusUpdate
 from tests.conftest import MakeOrder
 from tests.factories import order_fields, order_payload
 
@@ -221,25 +221,27 @@ class TestCommitOrder:
         )
 
     def test_a_transaction_that_began_first_and_committed_last_is_not_missed(
-        self, database_url: str, db: Session, api: httpx.Client
+        self, database_url: str, db: Session, api: httpx.Client, make_order: MakeOrder
     ) -> None:
         if database_url.startswith("sqlite"):
             pytest.skip("SQLite's writers run one at a time: none can commit in between")
+        first_order, second_order = make_order()["id"], make_order()["id"]
+        seen = feed(api)["meta"]["next_cursor"]
         organization = auth.get_or_create_organization(db, "acme")
         db.commit()
+        # Notes: changes that share no row (a status change would share a maintained count).
         writers = session_factory(database_url, write=True)
-        slow, fast = writers(), writers()
-        early = orders.create_order(slow, organization, OrderCreate(**order_fields()))
-        slow.flush()  # written, not committed
-        late = orders.create_order(fast, organization, OrderCreate(**order_fields()))
-        fast.commit()
-        first = feed(api)
-        assert [e["order_id"] for e in first["data"]] == [late]
-        slow.commit()
+        with writers() as slow, writers() as fast:  # closed (rolled back) if a check fails
+            orders.add_note(slow, organization, first_order, NoteCreate(text="began first"))
+            slow.flush()  # written, not committed
+            orders.add_note(fast, organization, second_order, NoteCreate(text="began second"))
+            fast.commit()
+            first = feed(api, after=seen)
+            assert [e["order_id"] for e in first["data"]] == [second_order]
+            slow.commit()
         rest = feed(api, after=first["meta"]["next_cursor"])
-        assert [e["order_id"] for e in rest["data"]] == [early]
-        slow.close()
-        fast.close()
+        assert [e["order_id"] for e in rest["data"]] == [first_order]
+        assert rest["data"][0]["sequence"] > first["data"][0]["sequence"]
 
     def test_a_change_undone_by_its_savepoint_takes_its_event_with_it(
         self, database_url: str, db: Session, api: httpx.Client

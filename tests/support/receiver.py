@@ -91,13 +91,18 @@ def receiver(
                     state.received.append(Received(headers, body, time.monotonic()))
                 else:
                     state.failed.append(headers)
+            content = b"" if answer.status in (204, 304) else answer.body  # none, by HTTP
             try:
                 self.send_response(answer.status)
                 if answer.location:
                     self.send_header("location", answer.location)
-                self.send_header("content-length", str(len(answer.body)))
+                self.send_header("content-length", str(len(content)))
+                # One request per connection: a stopped receiver leaves no kept-alive socket
+                # that the next test's sends could reach.
+                self.send_header("connection", "close")
                 self.end_headers()
-                self.wfile.write(answer.body)
+                self.wfile.write(content)
+                self.close_connection = True
             except OSError:
                 self.close_connection = True  # the sender gave up waiting (a slow answer)
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -175,10 +175,8 @@ class Dispatcher:
         listener = partial(self._woken, loop)
         events.on_commit(listener)
         pause = _ERROR_PAUSE[0]
-        timeout = get_settings().webhook_timeout_seconds
-        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
         try:
-            async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+            async with sender.new_session(CONCURRENCY) as client:
                 while not self._stopping:
                     try:
                         busy = await self.round(client)
@@ -200,7 +198,7 @@ class Dispatcher:
         self._stopping = True
         self._wake.set()
 
-    async def round(self, client: httpx.AsyncClient) -> bool:
+    async def round(self, client: aiohttp.ClientSession) -> bool:
         """One round of queue, claim, send, record; whether there was work."""
         database = self.database
         now = utc_now()
@@ -221,7 +219,7 @@ class Dispatcher:
         return bool(looked or claimed)
 
     async def send_all(
-        self, client: httpx.AsyncClient, claimed: Sequence[repository.Claimed], timeout: float
+        self, client: aiohttp.ClientSession, claimed: Sequence[repository.Claimed], timeout: float
     ) -> list[sender.Answer]:
         slots = asyncio.Semaphore(CONCURRENCY)
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
@@ -276,7 +275,7 @@ async def send_test(url: str, secret: str) -> sender.Answer:
         {"id": message_id, "type": "webhook.test", "occurred_at": now, "data": {}}
     ).decode()
     timeout = get_settings().webhook_timeout_seconds
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with sender.new_session(1) as client:
         return await sender.send(client, url, secret, message_id, body, timeout)
 
 
