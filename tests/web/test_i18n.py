@@ -18,6 +18,7 @@ from orderly.orders.statuses import (
     ShipmentStatus,
     StatusField,
 )
+from orderly.webhooks.models import DeliveryState
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "orderly" / "web"
 
@@ -59,6 +60,7 @@ IDENTIFIERS = {
     )
     for value in enum
 } | {("delivery", value.value) for value in Outcome}
+IDENTIFIERS |= {("webhook", value.value) for value in DeliveryState}
 
 
 def test_the_templates_strings_are_found() -> None:

@@ -1,6 +1,7 @@
 """Every page: screenshots in both languages, and hostile forms and addresses answered without
 a server error."""
 
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from orderly.auth import service as auth
 from orderly.auth.models import Role
 from tests.conftest import MakeOrder
 from tests.integrations.conftest import SECRET, fixture_bytes, sign
+from tests.support.receiver import Receiver, receiver
 from tests.web.conftest import (
     SCREENSHOTS_INTO,
     add_person,
@@ -31,7 +33,26 @@ class TestScreenshots:
     @pytest.fixture
     def pages(
         self, db: Session, owner: str, make_order: MakeOrder, api: httpx.Client
+    ) -> Iterator[dict[str, str]]:
+        # An ERP that takes every event, and a warehouse that is down.
+        with receiver() as erp:
+            yield self._arrange(db, make_order, api, erp)
+
+    def _arrange(
+        self, db: Session, make_order: MakeOrder, api: httpx.Client, erp: Receiver
     ) -> dict[str, str]:
+        # People first: the dispatcher's writes must not come between this session's read and
+        # its write (SQLite refuses a deferred transaction's write after another's commit).
+        add_person(db, "staff@example.com", Role.STAFF)
+        auth.mint_token(db, auth.require_organization(db, "acme"), "warehouse")
+        db.commit()
+        taking = api.post(
+            "/api/v1/webhook-endpoints", json={"url": erp.url, "description": "ERP"}
+        ).json()
+        api.post(
+            "/api/v1/webhook-endpoints",
+            json={"url": "http://127.0.0.1:9/hooks", "events": ["order.status_changed"]},
+        )
         sara = make_order(customer_name="سارة القحطاني", notes="Leave at the door", source="phone")
         api.patch(f"/api/v1/orders/{sara['id']}/status", json={"status": "confirmed"})
         huda = make_order(
@@ -72,10 +93,8 @@ class TestScreenshots:
             received = platform.post(
                 connection["webhook_url"], content=body, headers=sign("woocommerce", body)
             ).json()
-        add_person(db, "staff@example.com", Role.STAFF)
-        auth.mint_token(db, auth.require_organization(db, "acme"), "warehouse")
-        db.commit()
         delivery = f"/integrations/{connection['id']}/deliveries/{received['delivery_id']}"
+        erp.wait_for(5)
         return {
             "orders": "/",
             "order": f"/orders/{sara['id']}",
@@ -85,6 +104,8 @@ class TestScreenshots:
             "integrations": "/integrations",
             "inbox": f"/integrations/{connection['id']}",
             "delivery": delivery,
+            "webhooks": "/webhooks",
+            "webhook": f"/webhooks/{taking['id']}",
             "people": "/people",
             "tokens": "/tokens",
             "settings": "/settings",
@@ -125,6 +146,11 @@ class TestScreenshots:
             with page.expect_navigation():
                 page.click(".connect button[type=submit]")
             page.screenshot(path=str(folder / f"connected-{language}.png"), full_page=True)
+            page.goto("/webhooks")
+            page.fill("input[name=url]", "https://erp.example.com/hooks")
+            with page.expect_navigation():
+                page.click(".add-endpoint button[type=submit]")
+            page.screenshot(path=str(folder / f"webhook-added-{language}.png"), full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto("/")

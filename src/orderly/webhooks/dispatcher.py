@@ -68,12 +68,12 @@ def queue_new_events(session: Session, now: datetime) -> int:
         found = repository.events_after(
             session, endpoint.organization_id, endpoint.after_sequence, _EVENTS_PER_ENDPOINT
         )
+        wanted = [event for event in found if service.wants(endpoint, event[2])]
         repository.queue(
             session,
             [
-                service.new_delivery(endpoint, sequence, event_id, kind, order_id, now)
-                for sequence, event_id, kind, order_id in found
-                if service.wants(endpoint, kind)
+                service.new_delivery(endpoint, sequence, event_id, kind, order_id, now, index)
+                for index, (sequence, event_id, kind, order_id) in enumerate(wanted)
             ],
         )
         if found:

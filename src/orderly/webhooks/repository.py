@@ -211,20 +211,41 @@ def queue(session: Session, deliveries: Sequence[dict[str, Any]]) -> None:
 # ---- the dispatcher ----------------------------------------------------------------------------
 
 
+def _is_due(d: Any, e: Any, now: datetime) -> Any:
+    """A delivery that may be sent now: pending, due, not leased, its endpoint enabled, and
+    the earliest still pending of its order at its endpoint (an order's events arrive in
+    order)."""
+    earlier = aliased(WebhookDeliveryRow)
+    waits = exists().where(
+        earlier.organization_id == d.organization_id,
+        earlier.endpoint_id == d.endpoint_id,
+        earlier.order_id == d.order_id,
+        earlier.state == _PENDING,
+        earlier.event_sequence < d.event_sequence,
+    )
+    return and_(
+        d.state == _PENDING,
+        d.next_attempt_at <= now,
+        or_(d.leased_until.is_(None), d.leased_until < now),
+        e.organization_id == d.organization_id,
+        e.id == d.endpoint_id,
+        e.enabled.is_(True),
+        ~waits,
+    )
+
+
 def has_work(session: Session, now: datetime) -> bool:
-    """Whether an endpoint has events to queue, or a delivery is due (a cheap look before
-    taking the writer's turn)."""
+    """Whether an endpoint has events to queue, or a delivery can be sent (a cheap look before
+    taking the writer's turn; the same conditions as the work itself, so that deliveries that
+    wait, for their endpoint or for their order's earlier ones, never keep it busy)."""
     e, s, d = WebhookEndpointRow, EventSequence, WebhookDeliveryRow
     behind = exists().where(
         e.enabled.is_(True),
         s.organization_id == e.organization_id,
         e.after_sequence < s.last,
     )
-    due = exists().where(
-        d.state == _PENDING,
-        d.next_attempt_at <= now,
-        or_(d.leased_until.is_(None), d.leased_until < now),
-    )
+    endpoint = aliased(WebhookEndpointRow)
+    due = exists().where(_is_due(d, endpoint, now))
     return bool(session.scalar(select(or_(behind, due))))
 
 
@@ -270,24 +291,10 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int
     """Take up to ``limit`` due deliveries, each the earliest still pending of its order at
     its endpoint (an order's events arrive in order), and lease them until ``lease_until``."""
     d, e = WebhookDeliveryRow, WebhookEndpointRow
-    earlier = aliased(WebhookDeliveryRow)
-    waits = exists().where(
-        earlier.organization_id == d.organization_id,
-        earlier.endpoint_id == d.endpoint_id,
-        earlier.order_id == d.order_id,
-        earlier.state == _PENDING,
-        earlier.event_sequence < d.event_sequence,
-    )
     query = (
         select(d.organization_id, d.id)
         .join(e, and_(e.organization_id == d.organization_id, e.id == d.endpoint_id))
-        .where(
-            d.state == _PENDING,
-            d.next_attempt_at <= now,
-            or_(d.leased_until.is_(None), d.leased_until < now),
-            e.enabled.is_(True),
-            ~waits,
-        )
+        .where(_is_due(d, e, now))
         .order_by(d.next_attempt_at, d.event_sequence)
         .limit(limit)
     )

@@ -53,7 +53,8 @@ def _describe(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"No answer within {timeout:g} s"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"Could not connect: {exc.os_error.strerror or exc.os_error}"
+        reason = exc.os_error.strerror or "refused"
+        return f"Could not connect to {exc.host}:{exc.port}: {reason}"
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return "The connection ended without an answer"
     return f"{type(exc).__name__}: {exc}"

@@ -173,10 +173,13 @@ def new_delivery(
     kind: str,
     order_id: str,
     now: datetime,
+    index: int = 0,
 ) -> dict[str, Any]:
+    """A pending delivery row; ``index`` (its place among those queued together) keeps their
+    ids, which the log lists by, in event order."""
     return {
         "organization_id": endpoint.organization_id,
-        "id": new_delivery_id(now),
+        "id": new_delivery_id(now + timedelta(microseconds=index)),
         "endpoint_id": endpoint.id,
         "event_sequence": sequence,
         "event_id": event_id,
@@ -258,10 +261,10 @@ def resend(session: Session, organization: Organization, endpoint_id: str, since
     types = None if ALL_EVENTS in endpoint.event_types else list(endpoint.event_types)
     found = events.bodies_since(session, organization.id, since, types)
     # Events after the endpoint's position are queued by the dispatcher anyway.
+    wanted = [event for event in found if event[0] <= endpoint.after_sequence]
     rows = [
-        new_delivery(endpoint, sequence, event_id, kind, order_id, now)
-        for sequence, event_id, kind, order_id in found
-        if sequence <= endpoint.after_sequence
+        new_delivery(endpoint, sequence, event_id, kind, order_id, now, index)
+        for index, (sequence, event_id, kind, order_id) in enumerate(wanted)
     ]
     repository.queue(session, rows)
     return len(rows)
