@@ -5,9 +5,14 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import httpx
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from orderly.core.db import utc_now
+from orderly.events.models import EventRow
 from tests.conftest import MakeOrder
 from tests.test_cli import orderly
 
@@ -62,3 +67,21 @@ def test_tail_follows_new_events(
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+
+
+def test_prune_removes_events_past_their_retention(
+    database_url: str, db: Session, api: httpx.Client, make_order: MakeOrder
+) -> None:
+    env = {**os.environ, "ORDERLY_DATABASE_URL": database_url}
+    old, new = make_order()["id"], make_order()["id"]
+    db.execute(
+        update(EventRow)
+        .where(EventRow.order_id == old)
+        .values(occurred_at=utc_now() - timedelta(days=31))
+    )
+    db.commit()
+    pruned = orderly("prune", env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "1 events" in pruned.stderr
+    kept = api.get("/api/v1/events").json()["data"]
+    assert [e["order_id"] for e in kept] == [new]
