@@ -6,6 +6,7 @@ Choose engines with ``ORDERLY_TEST_BACKENDS=sqlite`` (default: ``sqlite,postgres
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from orderly.app import create_app
@@ -92,12 +94,21 @@ def fresh_limits(served_app: FastAPI) -> None:
 
 def _empty_database(url: str) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with get_engine(url).begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)}"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our own table names)
+    for attempt in range(5):
+        try:
+            with get_engine(url).begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text(f"TRUNCATE {', '.join(tables)}"))
+                else:
+                    for table in tables:
+                        connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (ours)
+            return
+        except OperationalError:
+            # The served app's webhook dispatcher reads these tables between tests: PostgreSQL
+            # may end the TRUNCATE as one side of a deadlock with it. Run it again.
+            if attempt == 4:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture
