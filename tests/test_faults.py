@@ -23,6 +23,7 @@ from tests.conftest import Setting
 from tests.factories import order_payload
 from tests.integrations.conftest import SECRET, fixture_bytes, sign
 from tests.support.postgres import PostgresServer, running_postgres
+from tests.support.receiver import receiver
 from tests.support.redis import RedisServer, running_redis
 from tests.support.server import live_server
 
@@ -235,3 +236,34 @@ class TestPostgresAway:
                 assert client.get("/readyz").status_code == 200
                 metrics = client.get("/metrics").text  # the gauge came back with the database
                 assert 'orderly_dependency_up{dependency="database"} 1.0' in metrics
+
+
+class TestDispatcherWithoutItsDatabase:
+    def test_a_stopped_database_delays_deliveries_and_loses_none(
+        self, own_postgres: PostgresServer
+    ) -> None:
+        token = token_for(own_postgres.url, "acme")
+        with receiver() as hook, live_server(own_postgres.url) as base_url:
+            client = httpx.Client(base_url=base_url, headers=auth_header(token), timeout=10)
+            made = client.post("/api/v1/webhook-endpoints", json={"url": hook.url})
+            assert made.status_code == 201, made.text
+
+            def outage() -> None:
+                own_postgres.stop()
+                time.sleep(2)  # the dispatcher's rounds fail meanwhile, and back off
+                own_postgres.start()
+
+            answers, created = under_load(base_url, token, outage, workers=3)
+            assert_no_failures(answers)
+            assert created
+            committed, after = [], 0
+            while True:
+                page = client.get("/api/v1/events", params={"after": after, "limit": 1000})
+                committed += page.json()["data"]
+                after = page.json()["meta"]["next_cursor"]
+                if not page.json()["has_next"]:
+                    break
+            hook.wait_for(len(committed), timeout=90)
+            received = {r.headers["webhook-id"] for r in hook.received}
+            assert {event["id"] for event in committed} <= received
+            client.close()

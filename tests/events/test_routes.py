@@ -17,6 +17,7 @@ from orderly.orders import service as orders
 from orderly.orders.schemas import NoteCreate, OrderCreate, StatusUpdate
 from tests.conftest import MakeOrder
 from tests.factories import order_fields, order_payload
+from tests.integrations.conftest import SECRET, fixture_bytes, sign
 
 EVENTS = "/api/v1/events"
 ORDERS = "/api/v1/orders"
@@ -116,7 +117,24 @@ class TestOneEventPerChange:
         events = every_event(api)
         assert [e["type"] for e in events] == ["order.created"] * 50
         assert {e["order_id"] for e in events} == ids
-        assert all(e["data"]["order"]["status_history"] for e in events)
+        # Documents made from the inserted rows, as a read back would show them.
+        for event in events[:10]:
+            shown = api.get(f"{ORDERS}/{event['order_id']}").json()
+            assert event["data"]["order"] == shown
+
+    def test_a_platform_s_new_order_carries_the_order_as_stored(self, api: httpx.Client) -> None:
+        connection = api.post(
+            "/api/v1/integrations",
+            json={"platform": "woocommerce", "name": "Riyadh", "secret": SECRET},
+        ).json()
+        body = fixture_bytes("woocommerce/order.created.json")
+        sent = httpx.post(
+            connection["webhook_url"], content=body, headers=sign("woocommerce", body)
+        ).json()
+        assert sent["outcome"] == "created", sent
+        (event,) = every_event(api)
+        assert event["actor"] == f"connection:{connection['id']}"
+        assert event["data"]["order"] == api.get(f"{ORDERS}/{event['order_id']}").json()
 
     def test_another_organization_sees_none_of_them(
         self, api: httpx.Client, other_api: httpx.Client, make_order: MakeOrder

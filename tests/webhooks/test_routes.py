@@ -62,6 +62,16 @@ def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
         time.sleep(0.05)
 
 
+def once_disabled(api: httpx.Client, endpoint_id: str) -> dict[str, Any]:
+    """The endpoint, once Orderly has disabled it."""
+
+    def disabled() -> dict[str, Any] | None:
+        shown = dict(api.get(f"{ENDPOINTS}/{endpoint_id}").json())
+        return None if shown["enabled"] else shown
+
+    return dict(eventually(disabled))
+
+
 class TestSignature:
     def test_signs_as_the_specification_s_published_example(self) -> None:
         # Standard Webhooks' own test vector (its specification and every library test it).
@@ -258,9 +268,7 @@ class TestDelivery:
         hook = hooks(lambda r, h: Answer(410))
         endpoint = add_endpoint(api, hook.url)
         make_order()
-        shown = eventually(
-            lambda: (e := api.get(f"{ENDPOINTS}/{endpoint['id']}").json())["enabled"] is False and e
-        )
+        shown = once_disabled(api, endpoint["id"])
         assert shown["disabled_reason"].startswith("Answered 410 Gone")
         (delivery,) = deliveries(api, endpoint["id"])
         assert delivery["state"] == "failed"
@@ -276,9 +284,7 @@ class TestDelivery:
         hook = hooks(lambda r, h: Answer(500))
         endpoint = add_endpoint(api, hook.url)
         make_order()
-        shown = eventually(
-            lambda: (e := api.get(f"{ENDPOINTS}/{endpoint['id']}").json())["enabled"] is False and e
-        )
+        shown = once_disabled(api, endpoint["id"])
         assert shown["disabled_reason"].startswith("Failing since")
         assert "Answered 500" in shown["disabled_reason"]
         assert shown["health"]["success_rate_24h"] == 0

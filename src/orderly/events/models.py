@@ -14,9 +14,9 @@ class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
-        Index(None, "organization_id", "id", unique=True),
+        # One index beside the key: every write adds a row here (an event's id is its audit
+        # entry's, unique by that table's key; prune and resend scan by time, rarely).
         Index(None, "organization_id", "order_id", "sequence"),
-        Index(None, "organization_id", "occurred_at"),
     )
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -5,8 +5,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from orderly.core.direct import DirectInsert
@@ -15,23 +13,27 @@ from orderly.events.models import EventRow, EventSequence
 _INSERT = DirectInsert(cast(Table, EventRow.__table__))
 
 
+# One statement, the same on both engines but for the driver's parameter style: run on the
+# driver, since every write's commit runs it.
+_TAKE = (
+    "INSERT INTO event_sequences (organization_id, last) VALUES ({0}, {0}) "
+    "ON CONFLICT (organization_id) DO UPDATE SET last = event_sequences.last + excluded.last "
+    "RETURNING last"
+)
+_TAKE_BY_STYLE = {
+    "qmark": _TAKE.format("?"),
+    "format": _TAKE.format("%s"),
+    "pyformat": _TAKE.format("%s"),
+}
+
+
 def take_sequences(session: Session, organization_id: str, count: int) -> int:
     """Reserve ``count`` sequence numbers for an organization; returns the last of them. The
     counter's row stays locked until the transaction ends, so a later transaction's numbers
     are only handed out after this one committed (or rolled back)."""
-    dialect = session.connection().dialect.name
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    counters = cast(Table, EventSequence.__table__)
-    statement = (
-        make(counters)
-        .values(organization_id=organization_id, last=count)
-        .on_conflict_do_update(
-            index_elements=[counters.c.organization_id],
-            set_={"last": counters.c.last + count},
-        )
-        .returning(counters.c.last)
-    )
-    return int(session.execute(statement).scalar_one())
+    connection = session.connection()
+    sql = _TAKE_BY_STYLE[connection.dialect.paramstyle]
+    return int(connection.exec_driver_sql(sql, (organization_id, count)).scalar_one())
 
 
 def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -49,6 +49,7 @@ _DOCUMENTS = "orderly_order_documents"
 _BUILDER = "orderly_document_builder"
 _WRITTEN = "orderly_events_written"
 
+_SLICE = 1000  # changes written per query
 _committed_listeners: list[Callable[[], None]] = []
 
 
@@ -130,17 +131,26 @@ def _write_pending(session: Session) -> None:
     # Counters taken in one order: two transactions never wait for each other's.
     for organization_id in sorted(by_organization):
         changes = by_organization[organization_id]
-        wanted = [
-            order_id
-            for order_id in dict.fromkeys(change["order_id"] for change in changes)
-            if order_id not in remembered
-        ]
-        documents = {**remembered, **(build(session, organization_id, wanted) if wanted else {})}
-        last = repository.take_sequences(session, organization_id, len(changes))
-        first = last - len(changes) + 1
-        rows = [_row(change, first + index, documents) for index, change in enumerate(changes)]
-        repository.insert(session, rows)
-        written += len(rows)
+        # In slices: an import's hundred thousand changes would not fit one query's parameters
+        # (nor their documents in memory at once).
+        for start in range(0, len(changes), _SLICE):
+            part = changes[start : start + _SLICE]
+            wanted = [
+                order_id
+                for order_id in dict.fromkeys(change["order_id"] for change in part)
+                if order_id not in remembered
+            ]
+            documents = {
+                **remembered,
+                **(build(session, organization_id, wanted) if wanted else {}),
+            }
+            last = repository.take_sequences(session, organization_id, len(part))
+            first = last - len(part) + 1
+            repository.insert(
+                session,
+                [_row(change, first + index, documents) for index, change in enumerate(part)],
+            )
+            written += len(part)
     session.info[_WRITTEN] = written
 
 

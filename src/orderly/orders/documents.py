@@ -11,6 +11,8 @@ times as "YYYY-MM-DD HH:MM:SS.ffffff" UTC text, statuses as strings.
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -30,6 +32,10 @@ MONEY_FIELDS = plain.MONEY
 ORDER_COLUMNS = (*plain.SHOWN, "record_kinds")
 
 RawNumber = orjson.Fragment  # a number written into JSON exactly as its text
+# Columns a new row leaves to the database's default of 0.
+_ZERO_BY_DEFAULT = frozenset(
+    {"refunded_amount", "record_kinds", "fulfilled_quantity", "returned_quantity"}
+)
 
 
 # Rows are read by position: a SQLAlchemy row's attribute access costs more than building the
@@ -255,6 +261,53 @@ def build(
         )
         for order in orders
     ]
+
+
+def _plain(value: Any) -> Any:
+    """A value as it is written into a new row, in the plain form a read gives it back."""
+    if isinstance(value, Decimal):
+        return money.to_storage(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+_ORDER_SHAPE = tuple((name, name in _ZERO_BY_DEFAULT) for name in ORDER_COLUMNS)
+_LINE_SHAPE = tuple((name, name in _ZERO_BY_DEFAULT) for name in _L)
+_HISTORY_SHAPE = tuple(_H)
+
+
+def of_new_rows(
+    orders: Sequence[Mapping[str, Any]],
+    line_items: Sequence[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Details of orders being inserted, from the rows themselves: what reading them back
+    would give (a test holds the two equal), without the read."""
+    items: dict[str, list[tuple[Any, ...]]] = {}
+    for item in line_items:
+        items.setdefault(item["order_id"], []).append(
+            tuple(
+                0 if zero and name not in item else _plain(item[name]) for name, zero in _LINE_SHAPE
+            )
+        )
+    changes: dict[str, list[tuple[Any, ...]]] = {}
+    for entry in history:
+        changes.setdefault(entry["order_id"], []).append(
+            tuple(_plain(entry[name]) for name in _HISTORY_SHAPE)
+        )
+    found = {}
+    for row in orders:
+        order_id = row["id"]
+        plain_row = tuple(
+            0 if zero and name not in row else _plain(row.get(name)) for name, zero in _ORDER_SHAPE
+        )
+        found[order_id] = order_document(
+            plain_row,  # type: ignore[arg-type]
+            items.get(order_id, []),  # type: ignore[arg-type]
+            changes.get(order_id, []),  # type: ignore[arg-type]
+        )
+    return found
 
 
 def by_id(

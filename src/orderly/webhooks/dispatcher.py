@@ -17,8 +17,9 @@ Each round, in short transactions of its own (never holding the database across 
    whole window is disabled, with the reason. An endpoint that answers again has its waiting
    deliveries made due at once.
 
-It waits for work between rounds: woken by this process's commits that wrote events, and
-polling every ``POLL_SECONDS`` for those of other processes.
+It waits for work between rounds, polling every ``POLL_SECONDS`` (for other processes'
+commits), and woken sooner by this process's commits that wrote events while some endpoint
+is enabled (with none, a commit costs the dispatcher nothing).
 """
 
 import asyncio
@@ -164,11 +165,13 @@ class Dispatcher:
         self.database = database
         self._wake = asyncio.Event()
         self._stopping = False
+        self._serving = False  # some endpoint was enabled at the last look
         self._secrets: dict[str, str] = {}
         self._box: SecretBox | None = None
 
     def _woken(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.call_soon_threadsafe(self._wake.set)
+        if self._serving and not self._wake.is_set():
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -202,7 +205,9 @@ class Dispatcher:
         """One round of queue, claim, send, record; whether there was work."""
         database = self.database
         now = utc_now()
-        if not await database.run(partial(repository.has_work, now=now), write=False):
+        seen = await database.run(partial(repository.outlook, now=now), write=False)
+        self._serving = seen.serving
+        if not seen.work:
             return False
         looked = await database.run(partial(queue_new_events, now=now), write=True)
         timeout = get_settings().webhook_timeout_seconds

@@ -234,11 +234,18 @@ def _is_due(d: Any, e: Any, now: datetime) -> Any:
     )
 
 
-def has_work(session: Session, now: datetime) -> bool:
-    """Whether an endpoint has events to queue, or a delivery can be sent (a cheap look before
-    taking the writer's turn; the same conditions as the work itself, so that deliveries that
-    wait, for their endpoint or for their order's earlier ones, never keep it busy)."""
+@dataclass(frozen=True)
+class Outlook:
+    serving: bool  # some endpoint is enabled
+    work: bool  # an endpoint has events to queue, or a delivery can be sent now
+
+
+def outlook(session: Session, now: datetime) -> Outlook:
+    """A cheap look before taking the writer's turn, with the same conditions as the work
+    itself, so that deliveries that wait (for their endpoint, or for their order's earlier
+    ones) never keep the dispatcher busy."""
     e, s, d = WebhookEndpointRow, EventSequence, WebhookDeliveryRow
+    serving = exists().where(e.enabled.is_(True))
     behind = exists().where(
         e.enabled.is_(True),
         s.organization_id == e.organization_id,
@@ -246,7 +253,8 @@ def has_work(session: Session, now: datetime) -> bool:
     )
     endpoint = aliased(WebhookEndpointRow)
     due = exists().where(_is_due(d, endpoint, now))
-    return bool(session.scalar(select(or_(behind, due))))
+    row = session.execute(select(serving, or_(behind, due))).one()
+    return Outlook(serving=bool(row[0]), work=bool(row[1]))
 
 
 def endpoints_behind(session: Session, limit: int) -> Sequence[WebhookEndpointRow]:

@@ -48,14 +48,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_events_organization_id_id"), ["organization_id", "id"], unique=True
-        )
-        batch_op.create_index(
-            batch_op.f("ix_events_organization_id_occurred_at"),
-            ["organization_id", "occurred_at"],
-            unique=False,
-        )
-        batch_op.create_index(
             batch_op.f("ix_events_organization_id_order_id_sequence"),
             ["organization_id", "order_id", "sequence"],
             unique=False,
@@ -164,8 +156,6 @@ def downgrade() -> None:
     op.drop_table("webhook_endpoints")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_organization_id_order_id_sequence"))
-        batch_op.drop_index(batch_op.f("ix_events_organization_id_occurred_at"))
-        batch_op.drop_index(batch_op.f("ix_events_organization_id_id"))
 
     op.drop_table("events")
     op.drop_table("event_sequences")

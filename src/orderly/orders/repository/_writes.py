@@ -324,6 +324,11 @@ def insert_orders(
             for o in orders
         ),
     )
+    # Their events take the documents from these rows (no read back of what was just written).
+    from orderly.orders import documents  # it reads orders through this package
+
+    for order_id, document in documents.of_new_rows(orders, line_items, history).items():
+        events.remember_document(session, order_id, document)
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
