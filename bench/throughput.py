@@ -153,6 +153,19 @@ def bulk_case() -> Case:
     return Case("bulk create 1,000", "POST", ["/api/v1/orders/bulk"], [body.decode()])
 
 
+def timed_posts(base: str, case: Case, token: str, count: int) -> list[float]:
+    """``count`` requests of ``case`` one after another; each one's time in ms."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    times = []
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            answer = client.request(case.method, case.paths[0], content=case.bodies[0])
+            times.append((time.perf_counter() - started) * 1000)
+            assert answer.status_code < 300, answer.text[:300]
+    return times
+
+
 def run_throughput(
     base: str, token: str, cases: list[Case], workers: int, *, connections: int, seconds: int
 ) -> dict[str, tuple[Rate, Rate, Rate]]:

@@ -137,6 +137,13 @@ class DirectInsert:
         _run(connection, compiled.sql, [_arguments(compiled, row) for row in rows], fetch=False)
 
 
+def driver_scalar(session: Session, sql: str, parameters: Sequence[Any]) -> Any:
+    """The first value ``sql`` (in the driver's parameter style) answers, run on the driver's
+    cursor, its errors raised as SQLAlchemy's: for a statement every write runs."""
+    rows = _run(session.connection(), sql, [parameters], fetch=True)
+    return rows[0][0] if rows else None
+
+
 def _run(connection: Connection, sql: str, arguments: list[Any], *, fetch: bool) -> list[Any]:
     """``sql`` once per item of ``arguments`` on the connection's driver cursor; driver errors
     raised as SQLAlchemy's, and a dropped connection discarded from the pool."""

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from orderly.core.direct import DirectInsert
+from orderly.core.direct import DirectInsert, driver_scalar
 from orderly.events.models import EventRow, EventSequence
 
 _INSERT = DirectInsert(cast(Table, EventRow.__table__))
@@ -31,9 +31,9 @@ def take_sequences(session: Session, organization_id: str, count: int) -> int:
     """Reserve ``count`` sequence numbers for an organization; returns the last of them. The
     counter's row stays locked until the transaction ends, so a later transaction's numbers
     are only handed out after this one committed (or rolled back)."""
-    connection = session.connection()
-    sql = _TAKE_BY_STYLE[connection.dialect.paramstyle]
-    return int(connection.exec_driver_sql(sql, (organization_id, count)).scalar_one())
+    # On the driver's cursor: SQLAlchemy's execution costs more than the statement itself.
+    sql = _TAKE_BY_STYLE[session.connection().dialect.paramstyle]
+    return int(driver_scalar(session, sql, (organization_id, count)))
 
 
 def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:

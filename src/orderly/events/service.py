@@ -82,6 +82,31 @@ def remember_document(session: Session, order_id: str, document: dict[str, Any])
     session.info.setdefault(_DOCUMENTS, {})[order_id] = document
 
 
+class _Later:
+    """Documents of several orders, made only if an event needs one of them (the write's
+    answer may read them anyway)."""
+
+    def __init__(self, make: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        self.make = make
+        self.made: dict[str, dict[str, Any]] | None = None
+
+    def document(self, order_id: str) -> dict[str, Any] | None:
+        if self.made is None:
+            self.made = self.make()
+        return self.made.get(order_id)
+
+
+def remember_documents(
+    session: Session, order_ids: Sequence[str], make: Callable[[], dict[str, dict[str, Any]]]
+) -> None:
+    """``make()``: the documents of ``order_ids`` as they are now, from what the write holds
+    (new orders' rows), for their events to take instead of a read."""
+    later = _Later(make)
+    remembered = session.info.setdefault(_DOCUMENTS, {})
+    for order_id in order_ids:
+        remembered[order_id] = later
+
+
 def on_commit(listener: Callable[[], None]) -> None:
     """Call ``listener`` after every commit that wrote events (in the committing thread)."""
     _committed_listeners.append(listener)
@@ -135,15 +160,18 @@ def _write_pending(session: Session) -> None:
         # (nor their documents in memory at once).
         for start in range(0, len(changes), _SLICE):
             part = changes[start : start + _SLICE]
-            wanted = [
-                order_id
-                for order_id in dict.fromkeys(change["order_id"] for change in part)
-                if order_id not in remembered
-            ]
-            documents = {
-                **remembered,
-                **(build(session, organization_id, wanted) if wanted else {}),
-            }
+            documents: dict[str, Any] = {}
+            wanted = []
+            for order_id in dict.fromkeys(change["order_id"] for change in part):
+                known = remembered.get(order_id)
+                if isinstance(known, _Later):
+                    known = known.document(order_id)
+                if known is None:
+                    wanted.append(order_id)
+                else:
+                    documents[order_id] = known
+            if wanted:
+                documents.update(build(session, organization_id, wanted))
             last = repository.take_sequences(session, organization_id, len(part))
             first = last - len(part) + 1
             repository.insert(

@@ -327,8 +327,11 @@ def insert_orders(
     # Their events take the documents from these rows (no read back of what was just written).
     from orderly.orders import documents  # it reads orders through this package
 
-    for order_id, document in documents.of_new_rows(orders, line_items, history).items():
-        events.remember_document(session, order_id, document)
+    events.remember_documents(
+        session,
+        [o["id"] for o in orders],
+        lambda: documents.of_new_rows(orders, line_items, history),
+    )
 
 
 def delete_orders(session: Session, organization_id: str, order_ids: Sequence[str]) -> set[str]:
