@@ -263,12 +263,16 @@ def build(
     ]
 
 
-def _plain(value: Any) -> Any:
-    """A value as it is written into a new row, in the plain form a read gives it back."""
+def _plain(value: Any, times: dict[datetime, str]) -> Any:
+    """A value as it is written into a new row, in the plain form a read gives it back
+    (``times``: the texts of times already made; a batch's rows share a few)."""
     if isinstance(value, Decimal):
         return money.to_storage(value)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        text = times.get(value)
+        if text is None:
+            text = times[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return text
     return value
 
 
@@ -284,23 +288,26 @@ def of_new_rows(
 ) -> dict[str, dict[str, Any]]:
     """Details of orders being inserted, from the rows themselves: what reading them back
     would give (a test holds the two equal), without the read."""
+    times: dict[datetime, str] = {}
     items: dict[str, list[tuple[Any, ...]]] = {}
     for item in line_items:
         items.setdefault(item["order_id"], []).append(
             tuple(
-                0 if zero and name not in item else _plain(item[name]) for name, zero in _LINE_SHAPE
+                0 if zero and name not in item else _plain(item[name], times)
+                for name, zero in _LINE_SHAPE
             )
         )
     changes: dict[str, list[tuple[Any, ...]]] = {}
     for entry in history:
         changes.setdefault(entry["order_id"], []).append(
-            tuple(_plain(entry[name]) for name in _HISTORY_SHAPE)
+            tuple(_plain(entry[name], times) for name in _HISTORY_SHAPE)
         )
     found = {}
     for row in orders:
         order_id = row["id"]
         plain_row = tuple(
-            0 if zero and name not in row else _plain(row.get(name)) for name, zero in _ORDER_SHAPE
+            0 if zero and name not in row else _plain(row.get(name), times)
+            for name, zero in _ORDER_SHAPE
         )
         found[order_id] = order_document(
             plain_row,  # type: ignore[arg-type]
