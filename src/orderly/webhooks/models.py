@@ -57,23 +57,19 @@ class WebhookDeliveryRow(Base):
             ["webhook_endpoints.organization_id", "webhook_endpoints.id"],
             ondelete="CASCADE",
         ),
-        # An order's next delivery waits for its earlier ones (in order per order).
+        # The pending deliveries, by order: an order's next one waits for its earlier ones (in
+        # order per order), and the dispatcher finds what is due among them. (A second index
+        # by due time misled PostgreSQL's planner into probing it for that wait, 4 ms a row.)
         Index(
             "ix_webhook_deliveries_in_order",
             "organization_id",
             "endpoint_id",
             "order_id",
             "event_sequence",
-        ),
-        Index(None, "organization_id", "endpoint_id", "id"),
-        # What is due: only the pending ones are kept in it.
-        Index(
-            "ix_webhook_deliveries_due",
-            "organization_id",
-            "next_attempt_at",
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),
+        Index(None, "organization_id", "endpoint_id", "id"),
     )
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -102,13 +102,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_webhook_deliveries_due",
-            ["organization_id", "next_attempt_at"],
-            unique=False,
-            postgresql_where=sa.text("state = 'pending'"),
-            sqlite_where=sa.text("state = 'pending'"),
-        )
-        batch_op.create_index(
             batch_op.f("ix_webhook_deliveries_organization_id_endpoint_id_id"),
             ["organization_id", "endpoint_id", "id"],
             unique=False,
@@ -117,6 +110,8 @@ def upgrade() -> None:
             "ix_webhook_deliveries_in_order",
             ["organization_id", "endpoint_id", "order_id", "event_sequence"],
             unique=False,
+            postgresql_where=sa.text("state = 'pending'"),
+            sqlite_where=sa.text("state = 'pending'"),
         )
 
     op.create_table(
@@ -144,13 +139,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_webhook_deliveries_in_order")
-        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_organization_id_endpoint_id_id"))
         batch_op.drop_index(
-            "ix_webhook_deliveries_due",
+            "ix_webhook_deliveries_in_order",
             postgresql_where=sa.text("state = 'pending'"),
             sqlite_where=sa.text("state = 'pending'"),
         )
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_organization_id_endpoint_id_id"))
 
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")
