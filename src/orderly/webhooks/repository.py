@@ -300,10 +300,39 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int
     """Take up to ``limit`` due deliveries, each the earliest still pending of its order at
     its endpoint (an order's events arrive in order), and lease them until ``lease_until``."""
     d, e = WebhookDeliveryRow, WebhookEndpointRow
+    # Each order's first pending delivery at each endpoint, found by one grouping of the
+    # pending ones: the same as ``_is_due``'s wait, but a plan that stays linear (with a fresh
+    # table's missing statistics, PostgreSQL ran the wait as a scan per delivery).
+    pending = aliased(WebhookDeliveryRow)
+    heads = (
+        select(
+            pending.organization_id,
+            pending.endpoint_id,
+            pending.order_id,
+            func.min(pending.event_sequence).label("first"),
+        )
+        .where(pending.state == _PENDING)
+        .group_by(pending.organization_id, pending.endpoint_id, pending.order_id)
+        .subquery()
+    )
     query = (
         select(d.organization_id, d.id)
+        .join(
+            heads,
+            and_(
+                heads.c.organization_id == d.organization_id,
+                heads.c.endpoint_id == d.endpoint_id,
+                heads.c.order_id == d.order_id,
+                heads.c.first == d.event_sequence,
+            ),
+        )
         .join(e, and_(e.organization_id == d.organization_id, e.id == d.endpoint_id))
-        .where(_is_due(d, e, now))
+        .where(
+            d.state == _PENDING,
+            d.next_attempt_at <= now,
+            or_(d.leased_until.is_(None), d.leased_until < now),
+            e.enabled.is_(True),
+        )
         .order_by(d.next_attempt_at, d.event_sequence)
         .limit(limit)
     )
