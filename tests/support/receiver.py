@@ -58,6 +58,17 @@ class Receiver:
             time.sleep(0.02)
         raise AssertionError(f"Received {len(self.events())} of {count} events: {self.events()}")
 
+    def wait_for_ids(self, wanted: set[str], timeout: float = 60) -> None:
+        """Until every one of these webhook-ids has been received (repeats do not count)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                seen = {r.headers["webhook-id"] for r in self.received}
+            if wanted <= seen:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"Never received {sorted(wanted - seen)}")
+
 
 @contextmanager
 def receiver(

@@ -64,7 +64,7 @@ def test_webhooks_to_a_receiver_that_was_down_rebuild_every_order(
         ids = change_some_orders(api, make_order)
         committed = api.get("/api/v1/events", params={"limit": 1000}).json()["data"]
         assert time.monotonic() < back_at, "the changes took longer than the outage"
-        erp.wait_for(len(committed), timeout=60)
+        erp.wait_for_ids({event["id"] for event in committed}, timeout=60)
         unique = {event["id"]: event for event in erp.events()}
     assert erp.failed  # it was down: deliveries were refused before they got through
     assert set(unique) == {event["id"] for event in committed}
