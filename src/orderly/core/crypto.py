@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from orderly.core.config import get_settings
 
@@ -129,3 +130,8 @@ def secret_box(database_url: str) -> SecretBox:
 
 def new_key() -> str:
     return Fernet.generate_key().decode()
+
+
+def session_box(session: Session) -> SecretBox:
+    """The secret box of the database ``session`` is bound to."""
+    return secret_box(session.get_bind().engine.url.render_as_string(hide_password=False))

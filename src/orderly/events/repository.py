@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, func, select
+from sqlalchemy import Row, Table, delete, select
 from sqlalchemy.orm import Session
 
 from orderly.core.direct import DirectInsert, driver_scalar
@@ -83,14 +83,3 @@ def prune(session: Session, before: datetime) -> int:
     """Delete events that occurred before ``before`` (every organization's)."""
     result = session.execute(delete(EventRow).where(EventRow.occurred_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def count(session: Session, organization_id: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(EventRow)
-            .where(EventRow.organization_id == organization_id)
-        )
-        or 0
-    )

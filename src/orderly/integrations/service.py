@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
 from orderly.core.config import get_settings
-from orderly.core.crypto import SecretBox, secret_box
+from orderly.core.crypto import SecretBox, session_box
 from orderly.core.db import utc_now
 from orderly.core.errors import (
     Conflict,
@@ -67,10 +67,6 @@ class NewConnection:
     secret: str  # shown once
 
 
-def _secret_box(session: Session) -> SecretBox:
-    return secret_box(session.get_bind().engine.url.render_as_string(hide_password=False))
-
-
 def webhook_url(connection: ConnectionRow, base_url: str) -> str:
     """Where the platform sends this connection's webhooks: under ``ORDERLY_PUBLIC_URL`` when
     it is set, else under ``base_url`` (the address the asker reached this service at, or ""
@@ -99,7 +95,7 @@ def create_connection(
         id=new_keyed_id(_CONNECTION_PREFIX, organization.id, _CONNECTION_RANDOM_LENGTH),
         platform=data.platform.value,
         name=data.name or data.platform.value,
-        secret=_secret_box(session).seal(secret),
+        secret=session_box(session).seal(secret),
         created=utc_now(),
     )
     session.add(connection)
@@ -183,7 +179,7 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
         ((org, r.connection_id) for r, org in zip(incoming, organization_ids, strict=True) if org),
     )
     to_ingest: list[_ToIngest] = []
-    box = _secret_box(session)
+    box = session_box(session)
     for request, organization_id in zip(incoming, organization_ids, strict=True):
         target = found.get((organization_id, request.connection_id))
         if target is None or target[0].platform != request.platform:

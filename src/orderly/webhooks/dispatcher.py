@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from orderly.core.config import get_settings
-from orderly.core.crypto import SecretBox
+from orderly.core.crypto import SecretBox, secret_box
 from orderly.core.db import Database, utc_now
 from orderly.core.telemetry import OUTBOUND_DELIVERIES, OUTBOUND_OLDEST, OUTBOUND_QUEUE
 from orderly.events import service as events
@@ -247,7 +247,7 @@ class Dispatcher:
         secret = self._secrets.get(sealed)
         if secret is None:
             if self._box is None:
-                self._box = service.box_for_url(self.database.url)
+                self._box = secret_box(self.database.url)
             secret = self._secrets[sealed] = self._box.open(sealed)
         return secret
 

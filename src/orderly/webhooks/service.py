@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth.models import Organization
 from orderly.core.config import get_settings
-from orderly.core.crypto import SecretBox, secret_box
+from orderly.core.crypto import SecretBox, session_box
 from orderly.core.db import utc_now
 from orderly.core.errors import Conflict, NotFound
 from orderly.core.http import dump_json
@@ -42,14 +42,6 @@ class EndpointDisabled(Conflict):
     message = "The endpoint is disabled: enable it first"
 
 
-def box(session: Session) -> SecretBox:
-    return box_for_url(session.get_bind().engine.url.render_as_string(hide_password=False))
-
-
-def box_for_url(database_url: str) -> SecretBox:
-    return secret_box(database_url)
-
-
 def new_delivery_id(at: datetime) -> str:
     return time_ordered_id("whd", at)
 
@@ -72,7 +64,7 @@ def create_endpoint(
         description=data.description,
         event_types=data.events,
         enabled=data.enabled,
-        secret=box(session).seal(secret),
+        secret=session_box(session).seal(secret),
         created=now,
         updated=now,
         # From the next event on: what happened before it existed is not sent (resend asks).
@@ -147,7 +139,7 @@ def rotate_secret(session: Session, organization: Organization, endpoint_id: str
     """A new secret, used from the next attempt on; the old one stops at once."""
     endpoint = get_endpoint(session, organization, endpoint_id, lock=True)
     secret = sender.new_secret()
-    endpoint.secret = box(session).seal(secret)
+    endpoint.secret = session_box(session).seal(secret)
     endpoint.updated = utc_now()
     session.flush()
     return NewEndpoint(endpoint, secret)
@@ -289,4 +281,4 @@ def prune(session: Session, now: datetime, days: int) -> int:
 def destination(session: Session, organization: Organization, endpoint_id: str) -> tuple[str, str]:
     """An endpoint's URL and its secret, opened (to send it a test)."""
     endpoint = get_endpoint(session, organization, endpoint_id)
-    return endpoint.url, box(session).open(endpoint.secret)
+    return endpoint.url, session_box(session).open(endpoint.secret)
