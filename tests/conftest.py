@@ -37,6 +37,8 @@ os.environ.setdefault("ORDERLY_SECRET_KEY", Fernet.generate_key().decode())
 os.environ.setdefault("ORDERLY_OUTBOUND_ALLOW_PRIVATE", "true")
 os.environ.setdefault("ORDERLY_WEBHOOK_RETRY_BASE_SECONDS", "0.2")
 os.environ.setdefault("ORDERLY_WEBHOOK_TIMEOUT_SECONDS", "2")
+os.environ.setdefault("ORDERLY_PLATFORM_RETRY_BASE_SECONDS", "0.05")
+os.environ.setdefault("ORDERLY_PLATFORM_TIMEOUT_SECONDS", "5")
 
 BACKENDS = [
     b.strip() for b in os.environ.get("ORDERLY_TEST_BACKENDS", "sqlite,postgresql").split(",")

@@ -39,6 +39,7 @@ from orderly.idempotency.middleware import IdempotencyKeys
 from orderly.idempotency.middleware import describe as describe_idempotency
 from orderly.integrations.routes import router as integrations_router
 from orderly.integrations.routes import webhooks as webhooks_router
+from orderly.integrations.worker import SyncWorker, measure_attention
 from orderly.integrations.writer import WebhookWriter
 from orderly.orders.routes import router as orders_router
 from orderly.web.deps import install_refusals
@@ -123,6 +124,7 @@ async def metrics(request: Request, database: DatabaseDep) -> Response:
     with contextlib.suppress(SQLAlchemyError, TimeoutError):
         async with asyncio.timeout(_HEALTH_CHECK_S):
             await measure_backlog(database)
+            await measure_attention(database)
     return metrics_response()
 
 
@@ -140,24 +142,37 @@ def _describe_middleware(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def _dispatching(app: FastAPI) -> AsyncIterator[None]:
-    """The webhook dispatcher runs beside the API while the server serves."""
+    """The webhook dispatcher and the platform sync worker run beside the API while the
+    server serves."""
     dispatcher = Dispatcher(app.state.database) if app.state.dispatch else None
-    task = asyncio.create_task(dispatcher.run()) if dispatcher else None
+    worker = SyncWorker(app.state.database) if app.state.sync else None
+    tasks = [
+        asyncio.create_task(background.run())
+        for background in (dispatcher, worker)
+        if background is not None
+    ]
     app.state.dispatcher = dispatcher
     try:
         yield
     finally:
-        if dispatcher and task:
-            dispatcher.stop()
+        for background in (dispatcher, worker):
+            if background is not None:
+                background.stop()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, 15)
 
 
 def create_app(
-    database_url: str | None = None, *, dispatch: bool | None = None, **overrides: Any
+    database_url: str | None = None,
+    *,
+    dispatch: bool | None = None,
+    sync: bool | None = None,
+    **overrides: Any,
 ) -> FastAPI:
     """The API on ``database_url`` (default: the ``ORDERLY_DATABASE_URL`` setting), with the
-    webhook dispatcher unless ``dispatch=False`` (default: ``ORDERLY_WEBHOOK_DISPATCHER``)."""
+    webhook dispatcher unless ``dispatch=False`` (default: ``ORDERLY_WEBHOOK_DISPATCHER``) and
+    the platform sync worker unless ``sync=False`` (default: ``ORDERLY_PLATFORM_SYNC``)."""
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     # /docs (Swagger UI) and /redoc load their scripts from a pinned package, served by Orderly
@@ -175,6 +190,7 @@ def create_app(
         **overrides,
     )
     app.state.dispatch = settings.webhook_dispatcher if dispatch is None else dispatch
+    app.state.sync = settings.platform_sync if sync is None else sync
     app.state.database = Database(database_url or settings.database_url)
     app.state.limiter = limiter_for(settings.redis_url)
     app.state.webhook_writer = WebhookWriter(app.state.database)

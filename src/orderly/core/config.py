@@ -98,6 +98,34 @@ class Settings(BaseSettings):
         gt=0,
         description="The first retry's delay; each next one doubles (jittered, at most 6 hours).",
     )
+    platform_sync: bool = Field(
+        default=True,
+        description="Each server process polls platforms, runs backfills and pushes changes"
+        " back (several share the work).",
+    )
+    platform_timeout_seconds: float = Field(
+        default=30, gt=0, le=300, description="A call to a platform's API ends after this."
+    )
+    platform_retries: int = Field(
+        default=4,
+        ge=0,
+        le=10,
+        description="A platform call that fails (5xx, timeout, 429) is tried this many times more.",
+    )
+    platform_retry_base_seconds: float = Field(
+        default=2,
+        gt=0,
+        description="The first retry of a platform call waits this long; each next one doubles.",
+    )
+    platform_longest_wait_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A platform's Retry-After up to this is waited out; a longer one ends the"
+        " run (the next poll goes on).",
+    )
+    push_retry_hours: float = Field(
+        default=24, gt=0, description="A change pushed back to a platform is retried this long."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as text, or one JSON object per line."
     )

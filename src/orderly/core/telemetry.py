@@ -70,6 +70,17 @@ OUTBOUND_OLDEST = Gauge(
     "Age of the oldest event not yet delivered to an endpoint that wants it, in seconds.",
     multiprocess_mode="max",
 )
+INTEGRATIONS_NEEDING_ATTENTION = Gauge(
+    "orderly_integrations_needing_attention",
+    "Connections whose platform refused their credentials (401/403); their polls wait.",
+    multiprocess_mode="max",
+)
+PLATFORM_CALLS = Counter(
+    "orderly_platform_calls_total",
+    "Calls to platforms' APIs (polls, backfills, pushes) by platform and answer"
+    " (2xx, 4xx, 429, 5xx, error: no answer).",
+    ["platform", "answer"],
+)
 DATABASE_IN_USE = Gauge(
     "orderly_database_turns_in_use",
     "Requests using the database now (at most ORDERLY_DB_POOL_SIZE per process).",

@@ -4,13 +4,16 @@ The receiver does not use ``SessionDep``: it hands each request to the process's
 ``WebhookWriter``, which commits deliveries that arrive together in one transaction.
 """
 
+import asyncio
+import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from orderly.auth.deps import CurrentOrg
 from orderly.core.config import get_settings
-from orderly.core.db import SessionDep
+from orderly.core.db import DatabaseDep, SessionDep
 from orderly.core.errors import (
     MalformedBody,
     OrderlyError,
@@ -25,17 +28,27 @@ from orderly.core.http import DecimalJSONRoute, JSONResponse
 from orderly.core.middleware import read_body
 from orderly.core.ratelimit import Limiter, Rate
 from orderly.core.telemetry import WEBHOOKS
-from orderly.integrations import service
-from orderly.integrations.models import ConnectionRow, Platform
+from orderly.integrations import pushback, service, sync
+from orderly.integrations.channels.client import new_http
+from orderly.integrations.models import ConnectionRow, Platform, RunKind
 from orderly.integrations.schemas import (
+    BackfillProgress,
+    BackfillStart,
     Connection,
     ConnectionCreate,
     ConnectionCreated,
     ConnectionList,
+    CredentialsSet,
     Delivery,
     DeliveryDetail,
     DeliveryList,
     DeliveryQuery,
+    Push,
+    PushList,
+    PushQuery,
+    RunList,
+    SyncRun,
+    SyncStatus,
     WebhookReceived,
 )
 from orderly.integrations.writer import WebhookWriter
@@ -162,6 +175,132 @@ def replay_delivery(
     """Process a stored delivery again (after a fix); it never makes a second order."""
     delivery = service.replay(session, org, connection_id, delivery_id)
     return JSONResponse(DeliveryDetail.model_validate(delivery).model_dump(mode="json"))
+
+
+# ---- sync with the platform's API ------------------------------------------------------------
+
+_SYNC = error_responses(service.IntegrationNotFound, sync.SyncNotSupported)
+_WALK = error_responses(
+    service.IntegrationNotFound, sync.SyncNotSupported, sync.NoCredentials, sync.SyncBusy
+)
+# A sync asked for while a worker walks the connection waits this long for it to end.
+_BUSY_WAIT_SECONDS = 30.0
+
+
+def sync_status(state: sync.SyncState) -> dict[str, Any]:
+    connection = state.connection
+    backfill = connection.backfill_state
+    return SyncStatus(
+        credentials=connection.credentials is not None,
+        shown=state.shown,
+        push_back=connection.push_back,
+        poll_interval_seconds=connection.poll_interval_seconds,
+        attention=connection.attention,
+        last_poll=connection.last_poll,
+        next_poll=connection.next_poll,
+        cursor=(connection.poll_state or {}).get("since"),
+        backfill=BackfillProgress.model_validate(backfill) if backfill else None,
+        runs=[SyncRun.model_validate(run) for run in state.runs],
+    ).model_dump(mode="json")
+
+
+@router.put(
+    "/{connection_id}/credentials",
+    response_model=SyncStatus,
+    responses=error_responses(
+        service.IntegrationNotFound, sync.SyncNotSupported, MalformedBody, PayloadTooLarge
+    ),
+)
+def set_credentials(
+    session: SessionDep, org: CurrentOrg, connection_id: str, body: CredentialsSet
+) -> JSONResponse:
+    """Set the platform's API credentials (sealed; never shown again) and sync settings."""
+    sync.set_credentials(session, org, connection_id, body)
+    return JSONResponse(sync_status(sync.sync_state(session, org, connection_id)))
+
+
+@router.delete("/{connection_id}/credentials", status_code=204, responses=_CONNECTION)
+def remove_credentials(session: SessionDep, org: CurrentOrg, connection_id: str) -> Response:
+    """Forget the platform credentials: polls, backfills and push back stop."""
+    sync.remove_credentials(session, org, connection_id)
+    return Response(status_code=204)
+
+
+@router.get("/{connection_id}/sync", response_model=SyncStatus, responses=_SYNC)
+def get_sync(session: SessionDep, org: CurrentOrg, connection_id: str) -> JSONResponse:
+    """Where the connection's sync stands: credentials, polls, backfill, latest runs."""
+    return JSONResponse(sync_status(sync.sync_state(session, org, connection_id)))
+
+
+@router.post("/{connection_id}/sync", response_model=SyncRun, responses=_WALK)
+async def sync_now(database: DatabaseDep, org: CurrentOrg, connection_id: str) -> JSONResponse:
+    """Run one reconciliation now and answer its counts (waits for a running one first)."""
+    target = await database.run(
+        partial(sync.target_of, organization=org, connection_id=connection_id), write=False
+    )
+    deadline = time.monotonic() + _BUSY_WAIT_SECONDS
+    async with new_http() as http:
+        while True:
+            run = await sync.walk(database, http, target, kind=RunKind.SYNC)
+            if run is not None:
+                return JSONResponse(SyncRun.model_validate(run).model_dump(mode="json"))
+            if time.monotonic() > deadline:
+                raise sync.SyncBusy(details={"id": connection_id})
+            await asyncio.sleep(0.2)
+
+
+@router.get("/{connection_id}/runs", response_model=RunList, responses=_CONNECTION)
+def list_runs(session: SessionDep, org: CurrentOrg, connection_id: str) -> JSONResponse:
+    """The connection's latest polls, syncs and backfills, newest first, with their counts."""
+    runs = sync.sync_state(session, org, connection_id).runs
+    shown = [SyncRun.model_validate(run).model_dump(mode="json") for run in runs]
+    return JSONResponse({"data": shown, "count": len(shown)})
+
+
+@router.post(
+    "/{connection_id}/backfill",
+    status_code=202,
+    response_model=SyncStatus,
+    responses=error_responses(
+        service.IntegrationNotFound, sync.SyncNotSupported, sync.NoCredentials, MalformedBody
+    ),
+)
+def start_backfill(
+    session: SessionDep, org: CurrentOrg, connection_id: str, body: BackfillStart
+) -> JSONResponse:
+    """Start taking the platform's orders changed since a date; the server walks it."""
+    sync.start_backfill(session, org, connection_id, body.since)
+    return JSONResponse(sync_status(sync.sync_state(session, org, connection_id)), status_code=202)
+
+
+@router.get("/{connection_id}/pushes", response_model=PushList, responses=_CONNECTION)
+def list_pushes(
+    session: SessionDep,
+    org: CurrentOrg,
+    connection_id: str,
+    query: Annotated[PushQuery, Query()],
+) -> JSONResponse:
+    """Changes told (or to tell) the platform, newest first; ``state=refused`` for refusals."""
+    pushes = pushback.list_pushes(
+        session, org, connection_id, state=query.state, order_id=query.order_id, limit=query.limit
+    )
+    shown = [Push.model_validate(p).model_dump(mode="json") for p in pushes]
+    return JSONResponse({"data": shown, "count": len(shown)})
+
+
+@router.post(
+    "/{connection_id}/pushes/{push_id}/retry",
+    response_model=Push,
+    responses=error_responses(
+        service.IntegrationNotFound, pushback.PushNotFound, pushback.NotRetryable
+    ),
+)
+def retry_push(
+    session: SessionDep, org: CurrentOrg, connection_id: str, push_id: str
+) -> JSONResponse:
+    """Send a refused or failed push again."""
+    push = pushback.retry(session, org, connection_id, push_id)
+    return JSONResponse(Push.model_validate(push).model_dump(mode="json"))
 
 
 @webhooks.post(

@@ -224,6 +224,54 @@ def receive(session: Session, incoming: Sequence[Incoming]) -> list[Received]:
     return results
 
 
+# What a listed order's outcome counts as in a sync run.
+LISTED_OUTCOMES = {
+    Outcome.CREATED: "created",
+    Outcome.UPDATED: "updated",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.STALE: "unchanged",
+    Outcome.DUPLICATE: "unchanged",
+    Outcome.IGNORED: "failed",
+    Outcome.FAILED: "failed",
+}
+
+
+def take_listed(
+    session: Session,
+    connection: ConnectionRow,
+    organization: Organization,
+    bodies: Sequence[bytes],
+    actor: str,
+) -> list[str]:
+    """Orders read from the platform's API, taken like webhooks (mapped, upserted, stale ones
+    left): each one's count in ``LISTED_OUTCOMES``. The inbox keeps only those that could not
+    be taken, to inspect and replay; the others are in the orders' history as ``actor``'s."""
+    deliveries = [
+        DeliveryRow(
+            organization_id=connection.organization_id,
+            id=f"dlv_{random_token(_DELIVERY_RANDOM_LENGTH)}",
+            connection_id=connection.id,
+            received=utc_now(),
+            headers={"x-orderly-source": actor.partition(":")[0]},
+            body=body,
+            verified=True,
+            outcome=Outcome.UNVERIFIED.value,
+            attempts=0,
+        )
+        for body in bodies
+    ]
+    to_ingest = []
+    for delivery in deliveries:
+        mapped = _map(delivery, connection, actor)
+        if mapped is not None:
+            to_ingest.append(_ToIngest(delivery, organization, mapped))
+    _ingest(session, to_ingest)
+    counted = [LISTED_OUTCOMES[Outcome(d.outcome)] for d in deliveries]
+    session.add_all(d for d, count in zip(deliveries, counted, strict=True) if count == "failed")
+    session.flush()
+    return counted
+
+
 def max_body_bytes(platform: str) -> int:
     """The largest webhook body ``platform`` is taken with (its handler's, for an unknown
     platform the smallest)."""
@@ -280,8 +328,11 @@ def replay(
     return delivery
 
 
-def _map(delivery: DeliveryRow, connection: ConnectionRow) -> orders.IngestRequest | None:
-    """Read the delivery's order; ``None`` (and the outcome set) when there is none to take."""
+def _map(
+    delivery: DeliveryRow, connection: ConnectionRow, actor: str | None = None
+) -> orders.IngestRequest | None:
+    """Read the delivery's order; ``None`` (and the outcome set) when there is none to take.
+    ``actor`` names who brought it (default: the connection's webhook)."""
     handler = PLATFORMS[Platform(connection.platform)]
     delivery.attempts += 1
     delivery.error, delivery.processed = None, utc_now()
@@ -293,7 +344,7 @@ def _map(delivery: DeliveryRow, connection: ConnectionRow) -> orders.IngestReque
             delivery.outcome = Outcome.IGNORED.value
             return None
         delivery.external_id = _clip(mapped.external_id, DeliveryRow.external_id)
-        return _ingest_request(connection, mapped)
+        return _ingest_request(connection, mapped, actor)
     except (MappingFailed, ValidationError) as exc:
         _failed(delivery, exc)
     except Exception as exc:
@@ -353,7 +404,11 @@ def _parse_body(body: bytes) -> Any:
         raise MappingFailed(f"The body is not JSON: {exc}") from None
 
 
-def _ingest_request(connection: ConnectionRow, mapped: PlatformOrder) -> orders.IngestRequest:
+def _ingest_request(
+    connection: ConnectionRow, mapped: PlatformOrder, actor: str | None
+) -> orders.IngestRequest:
+    """``actor``: ``reconciliation:<id>`` or ``backfill:<id>`` for an order read from the
+    platform's API (its history's source says which), else the connection's webhook."""
     platform = connection.platform
     statuses = {
         StatusField.STATUS: mapped.status,
@@ -376,7 +431,8 @@ def _ingest_request(connection: ConnectionRow, mapped: PlatformOrder) -> orders.
         known=known,
         platform_updated=mapped.updated_at,
         phone_region=mapped.phone_region,
-        actor=f"connection:{connection.id}",
+        actor=actor or f"connection:{connection.id}",
+        history_source=actor.partition(":")[0] if actor else None,
         shipments=tuple(mapped.shipments),
         refunds=tuple(mapped.refunds),
     )

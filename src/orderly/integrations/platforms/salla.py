@@ -26,13 +26,14 @@ from orderly.integrations.platforms.base import (
 )
 from orderly.orders.statuses import OrderStatus, PaymentStatus, ShipmentStatus
 
+# For each of our statuses its canonical Salla state comes first: push back sends that one.
 STATUS = {
-    "payment_pending": OrderStatus.PENDING,
     "under_review": OrderStatus.PENDING,
+    "payment_pending": OrderStatus.PENDING,
     "in_progress": OrderStatus.PREPARING,
     "completed": OrderStatus.READY,
-    "delivering": OrderStatus.SHIPPED,
     "shipped": OrderStatus.SHIPPED,
+    "delivering": OrderStatus.SHIPPED,
     "delivered": OrderStatus.DELIVERED,
     "canceled": OrderStatus.CANCELLED,
     "restored": OrderStatus.RETURNED,

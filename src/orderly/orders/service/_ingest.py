@@ -59,6 +59,9 @@ class IngestRequest:
     platform_updated: datetime | None = None
     phone_region: str | None = None
     actor: str | None = None  # for the audit trail: the connection the order came through
+    # What its history names as the change's source (default: the platform); the
+    # reconciliation poll's changes say "reconciliation".
+    history_source: str | None = None
     # The platform's own fulfilments and refunds of the order, where its payload has them.
     shipments: tuple[PlatformShipment, ...] = ()
     refunds: tuple[PlatformRefund, ...] = ()
@@ -76,7 +79,11 @@ class IngestRequest:
 def _new_ingested(organization: Organization, request: IngestRequest, now: datetime) -> NewOrder:
     """A platform's order new to the organization; its history is the platform's."""
     new = new_order(
-        organization, request.data, request.data.source, now, phone_region=request.phone_region
+        organization,
+        request.data,
+        request.history_source or request.data.source,
+        now,
+        phone_region=request.phone_region,
     )
     new.row["source_updated"] = request.platform_updated
     new.actor = request.actor
@@ -118,7 +125,7 @@ def _upsert(session: Session, organization: Organization, request: IngestRequest
     data, known = request.data, request.known
     platform_updated, phone_region = request.platform_updated, request.phone_region
     assert data.external_id is not None
-    change_source = data.source
+    change_source = request.history_source or data.source
     order = repository.find_by_external_id(session, organization.id, data.source, data.external_id)
     if order is None:
         new = _new_ingested(organization, request, utc_now())
