@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, NoReturn
 
@@ -39,7 +40,7 @@ from orderly.auth.models import Role
 from orderly.core import crypto, telemetry
 from orderly.core.actor import current_actor
 from orderly.core.config import get_settings
-from orderly.core.db import analyze, migrate, sqlalchemy_url, transaction, utc_now
+from orderly.core.db import Database, analyze, migrate, sqlalchemy_url, transaction, utc_now
 from orderly.core.errors import OrderlyError, clean_message, validation_details
 from orderly.core.protocol import server_options
 from orderly.events import service as events_service
@@ -51,8 +52,11 @@ from orderly.export.formats import Format
 from orderly.export.schemas import ExportQuery
 from orderly.idempotency import service as idempotency
 from orderly.integrations import service as integrations_service
-from orderly.integrations.models import Platform
-from orderly.integrations.schemas import ConnectionCreate
+from orderly.integrations import sync as integrations_sync
+from orderly.integrations.channels.base import Walk, iso
+from orderly.integrations.channels.client import new_http
+from orderly.integrations.models import Platform, RunKind, SyncRunRow
+from orderly.integrations.schemas import ConnectionCreate, CredentialsSet
 from orderly.webhooks import service as webhooks_service
 
 
@@ -397,6 +401,162 @@ def list_integrations(
         for connection in rows
     ]
     _print_rows(("id", "platform", "name", "webhook_url"), shown, as_json)
+
+
+ConnectionArgument = Annotated[str, typer.Argument(help="The connection's id (con_…).")]
+
+
+def _organization_of_connection(session: Session, connection_id: str) -> Any:
+    """The organization a connection id names (its id carries the organization's key)."""
+    organization = integrations_service.organization_of_connection(session, connection_id)
+    if organization is None:
+        raise integrations_service.IntegrationNotFound(details={"id": connection_id})
+    return organization
+
+
+@integrations.command("credentials")
+def set_integration_credentials(
+    connection: ConnectionArgument,
+    values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="FIELD=VALUE for each field the platform needs (shopify: shop_domain,"
+            " access_token; woocommerce: store_url, consumer_key, consumer_secret; salla:"
+            " access_token; zid: manager_token, authorization).",
+        ),
+    ] = None,
+    api_base_url: Annotated[
+        str | None, typer.Option(help="Another address for the platform's API.")
+    ] = None,
+    push_back: Annotated[
+        bool, typer.Option("--push-back", help="Tell the platform about changes made here.")
+    ] = False,
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 600,
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the fields as one JSON object from stdin.")
+    ] = False,
+) -> None:
+    """Set a connection's platform API credentials (sealed; never printed)."""
+    given: dict[str, Any] = json.loads(sys.stdin.read()) if from_stdin else {}
+    for pair in values or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            err.print(f"[red]--set takes FIELD=VALUE, not {pair!r}[/red]")
+            raise typer.Exit(2)
+        given[name.strip()] = value
+    try:
+        body = CredentialsSet.model_validate(
+            {
+                **given,
+                "api_base_url": api_base_url or given.get("api_base_url"),
+                "push_back": push_back or bool(given.get("push_back")),
+                "poll_interval_seconds": interval,
+            }
+        )
+    except ValidationError as exc:
+        _report_invalid(exc)
+    with database() as session:
+        organization = _organization_of_connection(session, connection)
+        integrations_sync.set_credentials(session, organization, connection, body)
+    err.print(f"Credentials set for {connection}; its first poll is due now.")
+
+
+def _print_run(run: SyncRunRow | None) -> None:
+    if run is None:
+        err.print("[red]Another sync of this connection is running; try again later.[/red]")
+        raise typer.Exit(1)
+    counts = integrations_sync.run_summary(run)
+    print(" ".join(f"{name}={value}" for name, value in counts.items()))
+    if run.error:
+        err.print(f"[red]Stopped early: {run.error}[/red]")
+        raise typer.Exit(1)
+
+
+async def _walk_now(
+    connection_id: str, kind: RunKind, progress: integrations_sync.Progress | None = None
+) -> SyncRunRow | None:
+    database = Database(get_settings().database_url)
+    with transaction(write=False) as session:
+        organization = _organization_of_connection(session, connection_id)
+        target = integrations_sync.target_of(session, organization, connection_id)
+    async with new_http() as http:
+        return await integrations_sync.walk(database, http, target, kind=kind, progress=progress)
+
+
+@integrations.command("sync")
+def sync_integration(connection: ConnectionArgument) -> None:
+    """Run one reconciliation now: read what changed on the platform and print the counts."""
+    _note_a_new_database()
+    migrate()
+    try:
+        run = asyncio.run(_walk_now(connection, RunKind.SYNC))
+    except OrderlyError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    _print_run(run)
+
+
+@integrations.command("backfill")
+def backfill_integration(
+    connection: ConnectionArgument,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Take the orders changed since this date; left out, a backfill that was"
+            " interrupted goes on from where it stopped.",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
+) -> None:
+    """Take a platform's history page by page, with a progress bar; resumable."""
+    with database() as session:
+        organization = _organization_of_connection(session, connection)
+        current = integrations_service.get_connection(session, organization, connection)
+        under_way = current.backfill_state
+        start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+        if start is not None and (under_way is None or under_way.get("since") != iso(start)):
+            integrations_sync.start_backfill(session, organization, connection, start)
+        elif under_way is None:
+            err.print("[red]No backfill to resume: give --since DATE.[/red]")
+            raise typer.Exit(2)
+        else:
+            err.print(f"Resuming the backfill from page {under_way.get('page', 1)}.")
+    with _progress(0, "Backfilling") as progress:
+        task = progress.add_task("backfill", total=None, rate="")
+        started = time.monotonic()
+
+        def show(walk: Walk) -> None:
+            elapsed = time.monotonic() - started
+            progress.update(
+                task, completed=walk.seen, total=walk.total, rate=f"{walk.seen / elapsed:,.0f}/s"
+            )
+
+        try:
+            run = asyncio.run(_walk_now(connection, RunKind.BACKFILL, show))
+        except OrderlyError as exc:
+            err.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from None
+    _print_run(run)
+
+
+@integrations.command("runs")
+def list_integration_runs(connection: ConnectionArgument, as_json: AsJSON = False) -> None:
+    """A connection's latest polls, syncs and backfills, newest first."""
+    with database(write=False) as session:
+        organization = _organization_of_connection(session, connection)
+        runs = integrations_sync.sync_state(session, organization, connection).runs
+    shown = [
+        (
+            run.kind,
+            run.started.isoformat(),
+            *(str(v) for v in integrations_sync.run_summary(run).values()),
+            run.error or "",
+        )
+        for run in runs
+    ]
+    columns = ("kind", "started", "seen", "created", "updated", "unchanged", "failed")
+    _print_rows((*columns, "requests", "error"), shown, as_json)
 
 
 _TAIL_POLL_S = 0.5

@@ -75,7 +75,7 @@ def count_orders(api: httpx.Client, source: str) -> int:
 
 
 def order_by_external_id(api: httpx.Client, source: str, external_id: str) -> dict[str, Any]:
-    params = {"source": source, "search": external_id, "limit": 100}
+    params: dict[str, Any] = {"source": source, "search": external_id, "limit": 100}
     response = api.get("/api/v1/orders", params=params)
     assert response.status_code == 200, response.text
     found = [o for o in response.json()["data"] if o["external_id"] == external_id]

@@ -11,7 +11,7 @@ import base64
 import copy
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +55,8 @@ class PlatformServer:
     orders: list[dict[str, Any]] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # "429", "500", "truncated", "401"
+    # Requests this says yes to are answered 500 (a platform down from some page on).
+    failing: Callable[[Logged], bool] | None = None
     bucket: int = 0  # Shopify's leaky bucket, in calls
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock: datetime = HISTORY_START
@@ -132,6 +134,8 @@ class PlatformServer:
         with self.lock:
             self.log.append(request)
             fault = self.faults.pop(0) if self.faults else None
+            if self.failing is not None and self.failing(request):
+                fault = "500"
             if fault == "429":
                 return 429, {"Retry-After": "0.05"}, b'{"errors":"Exceeded 2 calls per second"}'
             if fault == "500":

@@ -103,6 +103,12 @@ def create_connection(
     return NewConnection(connection=connection, secret=secret)
 
 
+def organization_of_connection(session: Session, connection_id: str) -> Organization | None:
+    """The organization a connection id names, for the command line (which has no token)."""
+    organization_id = _organization_id(connection_id)
+    return session.get(Organization, organization_id) if organization_id else None
+
+
 def list_connections(session: Session, organization: Organization) -> Sequence[ConnectionRow]:
     return repository.list_connections(session, organization.id)
 
