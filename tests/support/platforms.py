@@ -55,6 +55,7 @@ class PlatformServer:
     orders: list[dict[str, Any]] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # "429", "500", "truncated", "401"
+    refuse: bool = False  # every write is answered 400 (a change the platform will not take)
     # Requests this says yes to are answered 500 (a platform down from some page on).
     failing: Callable[[Logged], bool] | None = None
     bucket: int = 0  # Shopify's leaky bucket, in calls
@@ -140,6 +141,8 @@ class PlatformServer:
                 return 429, {"Retry-After": "0.05"}, b'{"errors":"Exceeded 2 calls per second"}'
             if fault == "500":
                 return 500, {}, b'{"errors":"Internal Server Error"}'
+            if self.refuse and request.method != "GET":
+                return 400, {}, b'{"message":"This order cannot be changed"}'
             if fault == "401" or not self._authorized(request.headers):
                 return 401, {}, b'{"errors":"[API] Invalid API key or access token"}'
             status, headers, body = getattr(self, f"_{self.platform}")(request)

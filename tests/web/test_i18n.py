@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from orderly.auth.models import Role
-from orderly.integrations.models import Outcome
+from orderly.integrations.models import Outcome, PushState, RunKind
 from orderly.orders.statuses import (
     FulfillmentStatus,
     OrderStatus,
@@ -61,6 +61,9 @@ IDENTIFIERS = {
     for value in enum
 } | {("delivery", value.value) for value in Outcome}
 IDENTIFIERS |= {("webhook", value.value) for value in DeliveryState}
+IDENTIFIERS |= {("run", value.value) for value in RunKind}
+IDENTIFIERS |= {("push", value.value) for value in PushState}
+IDENTIFIERS |= {("push", action) for action in ("status", "shipment", "refund")}
 
 
 def test_the_templates_strings_are_found() -> None:

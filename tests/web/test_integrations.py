@@ -81,3 +81,65 @@ class TestIntegrations:
         expect(page.locator(".field-error[data-for=secret]")).to_be_visible()
         expect(page.locator("table.connections tbody")).to_contain_text("Jeddah")
         assert api.get("/api/v1/integrations").json()["count"] == 1
+
+
+class TestConnectionSync:
+    def test_set_credentials_see_the_poll_backfill_and_a_refused_push_then_retry_it(
+        self, page: Page, owner: str, base_url: str
+    ) -> None:
+        from tests.support.platforms import credentials, platform_server
+
+        with platform_server("woocommerce") as server:
+            (order,) = server.add_orders(1)
+            sign_in(page, owner)
+            page.click("nav.sections a[href='/integrations']")
+            page.select_option("select[name=platform]", "woocommerce")
+            page.fill("input[name=name]", "Jeddah shop")
+            page.click(".connect button[type=submit]")
+            page.goto("/integrations")
+            page.locator("a", has_text="Jeddah shop").first.click()
+            page.click("[data-sync-link]")
+            expect(page.locator("[data-credentials]")).to_have_attribute("data-credentials", "none")
+            for name, value in credentials(server).items():
+                page.fill(f"input[name={name}]", value)
+            page.check("input[name=push_back]")
+            page.click(".credentials button[type=submit]")
+            expect(page.locator("[data-credentials]")).to_have_attribute("data-credentials", "set")
+            # The secret is never put back in the page.
+            assert page.locator("input[name=consumer_secret]").input_value() == ""
+            for _ in range(50):
+                page.reload()
+                if page.locator("tr[data-run]").count():
+                    break
+                page.wait_for_timeout(200)
+            expect(page.locator("tr[data-run]").first).to_contain_text("1")
+
+            page.fill("input[name=since]", "2024-01-01")
+            page.locator("form[action$='/backfill'] button").click()
+            expect(page.locator("[role=status]")).to_contain_text("backfill")
+
+            # The platform refuses the next change: the push shows as refused, on the order
+            # too, and is sent again by hand.
+            page.goto("/?source=woocommerce")
+            page.locator("tbody tr a").first.click()
+            order_url = page.url
+            server.refuse = True
+            page.click("[data-field=status] button[data-to=cancelled]")
+            for _ in range(50):
+                page.goto(order_url)
+                if page.locator("[data-push=refused]").count():
+                    break
+                page.wait_for_timeout(200)
+            expect(page.locator("[data-push=refused]")).to_be_visible()
+            server.refuse = False
+            page.locator("[data-push=refused] a").click()
+            page.locator("tr[data-push=refused] button").click()
+            expect(page.locator("[role=status]")).to_be_visible()
+            for _ in range(100):  # refused once, then sent again and taken
+                if len(server.requests_to("PUT", f"/orders/{order['id']}")) == 2:
+                    break
+                page.wait_for_timeout(100)
+            first, second = server.requests_to("PUT", f"/orders/{order['id']}")
+            assert first.json == second.json == {"status": "cancelled"}
+            page.goto(order_url)
+            expect(page.locator("[data-push=sent]")).to_be_visible()

@@ -262,7 +262,8 @@ def actor_names(
 ) -> dict[str, tuple[str, str]]:
     """How the dashboard names who made a change: by actor as stored (``user:…``,
     ``token:…``, ``dashboard:<e-mail>``, ``api``, ``cli``, a platform's name), a kind to
-    translate (``person``, ``token``, ``api``, ``cli``, ``platform``) and a name."""
+    translate (``person``, ``token``, ``api``, ``cli``, ``platform``, ``reconciliation``: read
+    from the platform's API by the poll, ``backfill``) and a name."""
     user_ids = {a.removeprefix("user:") for a in actors if a.startswith("user:")}
     token_ids = {a.removeprefix("token:") for a in actors if a.startswith("token:")}
     emails: dict[str, str] = {}
@@ -286,7 +287,7 @@ def actor_names(
             named[actor] = ("person", rest)
         elif kind == "token":
             named[actor] = ("token", tokens.get(rest) or rest)
-        elif actor in ("api", "bulk", "import", "cli"):
+        elif actor in ("api", "bulk", "import", "cli", "reconciliation", "backfill"):
             named[actor] = (actor, "")
         else:  # a platform's name, or its connection
             named[actor] = ("platform", rest if kind == "connection" else actor)

@@ -121,6 +121,16 @@ def set_credentials(
     return connection
 
 
+def poll_soon(session: Session, organization: Organization, connection_id: str) -> None:
+    """Make the connection's poll due now (a worker of ``orderly serve`` runs it)."""
+    connection = service.get_connection(session, organization, connection_id)
+    channel_of(connection)
+    if not connection.credentials:
+        raise NoCredentials(details={"id": connection_id})
+    connection.next_poll = utc_now()
+    session.flush()
+
+
 def remove_credentials(session: Session, organization: Organization, connection_id: str) -> None:
     connection = service.get_connection(session, organization, connection_id)
     connection.credentials = None

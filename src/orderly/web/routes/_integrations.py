@@ -11,11 +11,17 @@ from sqlalchemy.orm import Session
 
 from orderly.auth import users
 from orderly.core.db import SessionDep
-from orderly.core.errors import OrderlyError, validation_details
-from orderly.integrations import service
+from orderly.core.errors import OrderlyError, ValidationFailed, validation_details
+from orderly.integrations import pushback, service, sync
+from orderly.integrations.channels import CHANNELS
 from orderly.integrations.models import Outcome, Platform
 from orderly.integrations.routes import request_base_url
-from orderly.integrations.schemas import ConnectionCreate, DeliveryQuery
+from orderly.integrations.schemas import (
+    BackfillStart,
+    ConnectionCreate,
+    CredentialsSet,
+    DeliveryQuery,
+)
 from orderly.web.deps import (
     OwnerForm,
     OwnerPage,
@@ -152,3 +158,110 @@ async def replay(
     return RedirectResponse(
         f"/integrations/{connection_id}/deliveries/{delivery_id}?replayed=1", status_code=303
     )
+
+
+# ---- a connection's sync with its platform ----------------------------------------------------
+
+
+def _sync_page(
+    request: Request,
+    session: Session,
+    who: users.SignedIn,
+    connection_id: str,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    try:
+        state = sync.sync_state(session, who.organization, connection_id)
+    except OrderlyError:
+        raise not_found(request, who) from None
+    channel = CHANNELS.get(Platform(state.connection.platform))
+    return render(
+        request,
+        "connection_sync.html",
+        language(request, who),
+        who=who,
+        connection=state.connection,
+        state=state,
+        channel=channel,
+        pushes=pushback.list_pushes(
+            session, who.organization, connection_id, state=None, order_id=None, limit=20
+        ),
+        notice=request.query_params.get("done"),
+        errors=errors,
+        status_code=status_code,
+    )
+
+
+@router.get("/{connection_id}/sync")
+def sync_page(
+    request: Request, connection_id: str, session: SessionDep, who: OwnerPage
+) -> Response:
+    """Credentials, polls, backfill progress and push back of one connection."""
+    return _sync_page(request, session, who, connection_id, {})
+
+
+@router.post("/{connection_id}/credentials")
+async def save_credentials(
+    request: Request, connection_id: str, session: SessionDep, posted: OwnerForm
+) -> Response:
+    """The credentials form, as ``PUT …/credentials`` takes it."""
+    who, form = posted.who, posted.form
+    fields = {
+        k: v for k, v in form.first_values().items() if k not in ("csrf", "push_back") and v.strip()
+    }
+    try:
+        body = CredentialsSet.model_validate({**fields, "push_back": bool(form.get("push_back"))})
+        sync.set_credentials(session, who.organization, connection_id, body)
+    except ValidationError as exc:
+        errors = validation_details(exc.errors())
+        return _sync_page(request, session, who, connection_id, errors, 422)
+    except ValidationFailed as exc:
+        errors = {k: str(v) for k, v in exc.details.items()}
+        return _sync_page(request, session, who, connection_id, errors, 422)
+    except OrderlyError:
+        raise not_found(request, who) from None
+    return RedirectResponse(f"/integrations/{connection_id}/sync?done=saved", status_code=303)
+
+
+@router.post("/{connection_id}/sync")
+async def sync_now(
+    request: Request, connection_id: str, session: SessionDep, posted: OwnerForm
+) -> Response:
+    """ "Sync now": the connection's poll made due, for the server's worker to run at once."""
+    try:
+        sync.poll_soon(session, posted.who.organization, connection_id)
+    except OrderlyError:
+        raise not_found(request, posted.who) from None
+    return RedirectResponse(f"/integrations/{connection_id}/sync?done=asked", status_code=303)
+
+
+@router.post("/{connection_id}/backfill")
+async def backfill(
+    request: Request, connection_id: str, session: SessionDep, posted: OwnerForm
+) -> Response:
+    """ "Backfill": the server takes the platform's orders since the date given."""
+    who, form = posted.who, posted.form
+    try:
+        body = BackfillStart.model_validate({"since": form.get("since", "")})
+        sync.start_backfill(session, who.organization, connection_id, body.since)
+    except ValidationError:
+        errors = {"since": "A date such as 2024-01-31"}
+        return _sync_page(request, session, who, connection_id, errors, 422)
+    except OrderlyError:
+        raise not_found(request, who) from None
+    return RedirectResponse(f"/integrations/{connection_id}/sync?done=backfill", status_code=303)
+
+
+@router.post("/{connection_id}/pushes/{push_id}/retry")
+async def retry_push(
+    request: Request, connection_id: str, push_id: str, session: SessionDep, posted: OwnerForm
+) -> Response:
+    """A refused or failed push, sent again."""
+    try:
+        pushback.retry(session, posted.who.organization, connection_id, push_id)
+    except pushback.NotRetryable:
+        pass
+    except OrderlyError:
+        raise not_found(request, posted.who) from None
+    return RedirectResponse(f"/integrations/{connection_id}/sync?done=retried", status_code=303)

@@ -20,6 +20,7 @@ from orderly.core.db import SessionDep
 from orderly.core.errors import OrderlyError, validation_details
 from orderly.export.routes import stream_export
 from orderly.export.schemas import ExportQuery
+from orderly.integrations import pushback
 from orderly.integrations import service as integrations
 from orderly.orders import carriers, progress, statuses
 from orderly.orders import service as orders
@@ -376,9 +377,10 @@ def show_order(
     for name, is_decided in decided.items():
         if is_decided:
             moves[name] = []  # its records decide it
-    delivery = None
+    delivery, pushes = None, []
     if order["external_id"] is not None and may(who, OWNERS):
         delivery = integrations.delivery_of_order(session, who.organization, order_id)
+        pushes = pushback.pushes_of_order(session, who.organization, order_id)
     return render(
         request,
         "order.html",
@@ -393,6 +395,7 @@ def show_order(
         moves=moves if may(who, ORDER_WRITERS) else {},
         may_change=may(who, ORDER_WRITERS),
         delivery=delivery,
+        pushes=pushes,
         problems=problems or {},
         has_discount=exact(order["discount"]) > 0,
         actors=users.actor_names(session, who.organization, _actors_of(order)),
