@@ -220,6 +220,9 @@ class _Recording:
 
 async def send_due(database: Database, http: aiohttp.ClientSession) -> int:
     """Queue new events as pushes and send those that are due; returns how many were sent."""
+    now = utc_now()
+    if not await database.run(partial(repository.push_work_waits, now=now), write=False):
+        return 0
     await database.run(queue, write=True)
     claimed = await database.run(_claim, write=True)
     for push, connection in claimed:

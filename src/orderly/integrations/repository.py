@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from orderly.audit.models import AuditEventRow
 from orderly.auth.models import Organization
+from orderly.events.models import EventSequence
 from orderly.integrations.models import (
     ConnectionRow,
     DeliveryRow,
@@ -255,6 +256,28 @@ def push_connections(session: Session) -> Sequence[ConnectionRow]:
         .execution_options(populate_existing=True)
     )
     return session.scalars(query).all()
+
+
+def push_work_waits(session: Session, now: datetime) -> bool:
+    """Whether a pushing connection has events it has not read, or a push is due: read only,
+    so that an idle worker never takes a write lock."""
+    behind = (
+        select(ConnectionRow.id)
+        .join(EventSequence, EventSequence.organization_id == ConnectionRow.organization_id)
+        .where(
+            ConnectionRow.push_back.is_(True),
+            ConnectionRow.credentials.is_not(None),
+            ConnectionRow.attention.is_(None),
+            EventSequence.last > ConnectionRow.push_after,
+        )
+        .limit(1)
+    )
+    due = (
+        select(PushRow.id)
+        .where(PushRow.state == PushState.PENDING.value, PushRow.next_attempt_at <= now)
+        .limit(1)
+    )
+    return session.scalar(behind) is not None or session.scalar(due) is not None
 
 
 def pending_pushes(session: Session, limit: int) -> Sequence[PushRow]:
