@@ -28,7 +28,7 @@ from orderly.core.errors import (
     RateLimited,
     validation_details,
 )
-from orderly.core.http import parse_json
+from orderly.core.http import dump_json, parse_json
 from orderly.core.ids import new_keyed_id, organization_of, random_token
 from orderly.integrations import repository
 from orderly.integrations.models import ConnectionRow, DeliveryRow, Outcome, Platform
@@ -246,12 +246,13 @@ def take_listed(
     session: Session,
     connection: ConnectionRow,
     organization: Organization,
-    bodies: Sequence[bytes],
+    payloads: Sequence[Any],
     actor: str,
 ) -> list[str]:
-    """Orders read from the platform's API, taken like webhooks (mapped, upserted, stale ones
-    left): each one's count in ``LISTED_OUTCOMES``. The inbox keeps only those that could not
-    be taken, to inspect and replay; the others are in the orders' history as ``actor``'s."""
+    """Orders read from the platform's API (each as the body its webhook would carry, already
+    parsed), taken like webhooks (mapped, upserted, stale ones left): each one's count in
+    ``LISTED_OUTCOMES``. The inbox keeps only those that could not be taken, to inspect and
+    replay; the others are in the orders' history as ``actor``'s."""
     deliveries = [
         DeliveryRow(
             organization_id=connection.organization_id,
@@ -259,21 +260,26 @@ def take_listed(
             connection_id=connection.id,
             received=utc_now(),
             headers={"x-orderly-source": actor.partition(":")[0]},
-            body=body,
+            body=b"",
             verified=True,
             outcome=Outcome.UNVERIFIED.value,
             attempts=0,
         )
-        for body in bodies
+        for _ in payloads
     ]
     to_ingest = []
-    for delivery in deliveries:
-        mapped = _map(delivery, connection, actor)
+    for delivery, payload in zip(deliveries, payloads, strict=True):
+        mapped = _map(delivery, connection, actor, payload)
         if mapped is not None:
             to_ingest.append(_ToIngest(delivery, organization, mapped))
     _ingest(session, to_ingest)
     counted = [LISTED_OUTCOMES[Outcome(d.outcome)] for d in deliveries]
-    session.add_all(d for d, count in zip(deliveries, counted, strict=True) if count == "failed")
+    kept = []
+    for delivery, payload, count in zip(deliveries, payloads, counted, strict=True):
+        if count == "failed":
+            delivery.body = dump_json(payload)  # written out only for those kept
+            kept.append(delivery)
+    session.add_all(kept)
     session.flush()
     return counted
 
@@ -335,15 +341,20 @@ def replay(
 
 
 def _map(
-    delivery: DeliveryRow, connection: ConnectionRow, actor: str | None = None
+    delivery: DeliveryRow,
+    connection: ConnectionRow,
+    actor: str | None = None,
+    payload: Any = None,
 ) -> orders.IngestRequest | None:
-    """Read the delivery's order; ``None`` (and the outcome set) when there is none to take.
-    ``actor`` names who brought it (default: the connection's webhook)."""
+    """Read the delivery's order (from ``payload`` when it is parsed already); ``None`` (and
+    the outcome set) when there is none to take. ``actor`` names who brought it (default: the
+    connection's webhook)."""
     handler = PLATFORMS[Platform(connection.platform)]
     delivery.attempts += 1
     delivery.error, delivery.processed = None, utc_now()
     try:
-        payload = _parse_body(delivery.body)
+        if payload is None:
+            payload = _parse_body(delivery.body)
         delivery.topic = _clip(handler.topic(delivery.headers, payload), DeliveryRow.topic)
         mapped = handler.to_order(payload, delivery.topic)
         if mapped is None:

@@ -257,7 +257,7 @@ class LeaseLost(Exception):
 
 
 def _store_page(
-    session: Session, target: Target, *, owner: str, held: _Held, bodies: list[bytes], walk: Walk
+    session: Session, target: Target, *, owner: str, held: _Held, bodies: list[Any], walk: Walk
 ) -> None:
     connection = repository.held_connection(
         session, target.organization_id, target.connection_id, owner

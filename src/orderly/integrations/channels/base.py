@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
+from orderly.core.http import parse_json
 from orderly.integrations.models import Platform
 from orderly.orders.statuses import OrderStatus
 
@@ -61,8 +62,9 @@ class Answer:
     body: bytes
 
     def json(self) -> Any:
+        """The body as the webhook receiver reads one: amounts exact (``Decimal``)."""
         try:
-            return json.loads(self.body)
+            return parse_json(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedAnswer(f"The answer is not JSON ({exc})") from None
 
@@ -179,12 +181,12 @@ class Channel(ABC):
     def read_page(self, answer: Answer, walk: Walk) -> Page:
         """The orders of a list answer; ``MalformedAnswer`` if it is not one."""
 
-    def as_webhook(self, order: Any, read_at: str) -> bytes:
-        """A listed order as the body of the platform's order webhook, for the receiver's
-        mapping (``platforms``): most platforms send the same object both ways. ``read_at``
-        is the platform's clock when it answered, for one whose order tells no time of its
-        state."""
-        return json.dumps(order).encode()
+    def as_webhook(self, order: Any, read_at: str) -> Any:
+        """A listed order as the (parsed) body of the platform's order webhook, for the
+        receiver's mapping (``platforms``): most platforms send the same object both ways.
+        ``read_at`` is the platform's clock when it answered, for one whose order tells no time
+        of its state."""
+        return order
 
     webhook_topic: str | None = None  # the topic the mapping is told
 

@@ -2,7 +2,6 @@
 creation only), ``expanded`` to their full details, ``page`` by ``page`` (at most 60), with
 the merchant's access token; a status pushed with Update Order Status (its ``slug``)."""
 
-import json
 from typing import Any
 
 from orderly.integrations.channels.base import (
@@ -66,11 +65,10 @@ class SallaChannel(Channel):
             raise MalformedAnswer("The answer's pagination is not Salla's") from None
         return Page(orders=orders, more=current < pages, total=total)
 
-    def as_webhook(self, order: Any, read_at: str) -> bytes:
+    def as_webhook(self, order: Any, read_at: str) -> Any:
         # Salla's webhooks wrap the same order in its event envelope, whose time is the time
         # of the state (its order has none): here, when Salla answered.
-        envelope = {"event": self.webhook_topic, "created_at": read_at, "data": order}
-        return json.dumps(envelope).encode()
+        return {"event": self.webhook_topic, "created_at": read_at, "data": order}
 
     def pushed(self, change: Change) -> bool:
         return change.action == "status" and change.status in STATUS_OF
