@@ -7,7 +7,8 @@ large organization: the API's, then the dashboard's pages for a person signed in
 
 Then, on the same server, sustained ingestion: ``--senders`` concurrent clients sending signed
 webhooks of new orders (the five platforms in turn), next to the same clients on plain
-``POST /orders`` (see ``bench/ingest.py``).
+``POST /orders`` (see ``bench/ingest.py``); outbound webhooks (``bench/webhooks.py``); and
+platform sync, a reconciliation of 10,000 orders from a local platform API (``bench/sync.py``).
 
     python -m bench --orders 1000000 --requests 200 --backends sqlite,postgresql
 """
@@ -29,6 +30,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from bench import dashboard, records, webhooks
+from bench import sync as sync_bench
 from bench import throughput as throughput_
 from bench.ingest import Rate, run_ingest
 from bench.seed import insert_orders
@@ -268,6 +270,7 @@ def main() -> None:
     table: dict[str, dict[str, list[float]]] = {}
     ingestion: dict[str, dict[str, Rate]] = {}
     outbound: dict[str, webhooks.Figures] = {}
+    platform_sync: dict[str, sync_bench.Figures] = {}
     throughput: dict[
         str, dict[str, tuple[throughput_.Rate, throughput_.Rate, throughput_.Rate]]
     ] = {}
@@ -303,6 +306,7 @@ def main() -> None:
                 )
                 ingestion[backend] = run_ingest(base, token, args.deliveries, args.senders)
             outbound[backend] = webhooks.run(url, serve, args.requests)
+            platform_sync[backend] = sync_bench.run(url, serve)
 
     header = "| case | target p50 |" + "".join(f" {b} p50 | {b} p99 |" for b in backends)
     print(
@@ -360,6 +364,7 @@ def main() -> None:
         )
         print(f"| {case} |{cells}")
     print_outbound(outbound)
+    sync_bench.print_sync(platform_sync)
 
 
 def print_outbound(outbound: dict[str, "webhooks.Figures"]) -> None:

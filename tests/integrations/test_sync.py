@@ -139,7 +139,15 @@ class TestBackfillAndPush:
             assert request.form == {"order_status": "cancelled"}
         else:
             assert request.path == f"/admin/api/2024-01/orders/{external_id}/cancel.json"
-        pushes = api.get(f"/api/v1/integrations/{connection['id']}/pushes").json()["data"]
+        # Recorded once the platform's answer is in, a moment after the request reached it.
+        pushes = wait_until(
+            lambda: [
+                p
+                for p in api.get(f"/api/v1/integrations/{connection['id']}/pushes").json()["data"]
+                if p["state"] != "pending"
+            ],
+            what="the push's record",
+        )
         assert [(p["action"], p["state"]) for p in pushes] == [("status", "sent")]
         assert pushes[0]["last_request"].startswith(method)
 
