@@ -265,6 +265,34 @@ class TestPoll:
         assert created <= 300
 
 
+class TestRetryAfter:
+    def test_a_long_retry_after_ends_a_backfill_until_then_and_a_short_one_is_waited_out(
+        self, api: httpx.Client, connect: Connect, shopify: PlatformServer
+    ) -> None:
+        shopify.add_orders(600)
+        connection = connect("shopify")
+        set_credentials(api, connection, credentials(shopify))
+        idle(api, connection)
+        shopify.faults = ["", "429-long"]
+        path = f"/api/v1/integrations/{connection['id']}/backfill"
+        assert api.post(path, json={"since": "2020-01-01T00:00:00Z"}).status_code == 202
+        state = wait_until(
+            lambda: (
+                (s := sync_state(api, connection))["runs"][0]["kind"] == "backfill"
+                and s["runs"][0]["finished"]
+                and s
+            ),
+            what="the backfill run",
+        )
+        assert "Retry-After 3600" in state["runs"][0]["error"]
+        next_walk = datetime.fromisoformat(state["next_poll"].replace("Z", "+00:00"))
+        assert next_walk > datetime.now(UTC) + timedelta(minutes=59)
+        assert state["backfill"]["seen"] == 250  # the first page is stored; it goes on from there
+        calls = len(shopify.log)
+        time.sleep(2)
+        assert len(shopify.log) == calls  # not asked again before the platform said
+
+
 class TestShipmentPush:
     @pytest.mark.parametrize("name", ["shopify", "woocommerce", "zid"])
     def test_a_shipment_made_in_orderly_reaches_the_platform_with_its_tracking(

@@ -54,7 +54,9 @@ class PlatformServer:
     url: str = ""
     orders: list[dict[str, Any]] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)  # "429", "500", "truncated", "401"
+    # The next requests' faults, in order: "429", "429-long" (Retry-After: 3600), "500",
+    # "truncated", "401"; "" for none.
+    faults: list[str] = field(default_factory=list)
     refuse: bool = False  # every write is answered 400 (a change the platform will not take)
     # Requests this says yes to are answered 500 (a platform down from some page on).
     failing: Callable[[Logged], bool] | None = None
@@ -139,8 +141,9 @@ class PlatformServer:
             fault = self.faults.pop(0) if self.faults else None
             if self.failing is not None and self.failing(request):
                 fault = "500"
-            if fault == "429":
-                return 429, {"Retry-After": "0.05"}, b'{"errors":"Exceeded 2 calls per second"}'
+            if fault in ("429", "429-long"):
+                wait = "0.05" if fault == "429" else "3600"
+                return 429, {"Retry-After": wait}, b'{"errors":"Exceeded 2 calls per second"}'
             if fault == "500":
                 return 500, {}, b'{"errors":"Internal Server Error"}'
             if self.refuse and request.method != "GET":

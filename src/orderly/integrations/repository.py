@@ -166,15 +166,15 @@ def delete_deliveries_before(
 
 
 def connections_to_walk(session: Session, now: datetime, limit: int) -> Sequence[tuple[str, str]]:
-    """(organization, connection) of connections whose poll is due or whose backfill is
-    under way, and that no worker holds."""
+    """(organization, connection) of connections whose poll (or backfill under way) is due,
+    and that no worker holds."""
     query = (
         select(ConnectionRow.organization_id, ConnectionRow.id)
         .where(
             ConnectionRow.credentials.is_not(None),
             ConnectionRow.attention.is_(None),
             or_(ConnectionRow.lease_until.is_(None), ConnectionRow.lease_until < now),
-            or_(ConnectionRow.next_poll <= now, ConnectionRow.backfill_state.is_not(None)),
+            ConnectionRow.next_poll <= now,
         )
         .order_by(ConnectionRow.next_poll)
         .limit(limit)
@@ -193,8 +193,7 @@ def take_lease(
     due_only: bool,
 ) -> bool:
     """Hold the connection for one walk, unless another worker holds it (or, with
-    ``due_only``, its poll is not due and no backfill waits): compare and set, so of many
-    workers one wins."""
+    ``due_only``, its next walk is not due): compare and set, so of many workers one wins."""
     conditions = [
         ConnectionRow.organization_id == organization_id,
         ConnectionRow.id == connection_id,
@@ -202,9 +201,7 @@ def take_lease(
         or_(ConnectionRow.lease_until.is_(None), ConnectionRow.lease_until < now),
     ]
     if due_only:
-        conditions.append(
-            or_(ConnectionRow.next_poll <= now, ConnectionRow.backfill_state.is_not(None))
-        )
+        conditions.append(ConnectionRow.next_poll <= now)
     result = session.execute(
         update(ConnectionRow)
         .where(*conditions)

@@ -54,6 +54,7 @@ OVERLAP = timedelta(minutes=2)
 # A connection's first poll reaches back this far from when it was connected.
 FIRST_POLL_REACH = timedelta(days=1)
 RUNS_SHOWN = 20
+BACKFILL_PAUSE_SECONDS = 60  # a backfill that stopped early goes on after this
 
 
 class SyncNotSupported(ValidationFailed):
@@ -177,6 +178,7 @@ def start_backfill(
     if not connection.credentials:
         raise NoCredentials(details={"id": connection_id})
     connection.backfill_state = Walk(since=iso(since)).as_json()
+    connection.next_poll = utc_now()  # the workers take it up at once
     session.flush()
     return connection
 
@@ -312,10 +314,14 @@ def _finish(
     elif walk.done:
         started = datetime.fromisoformat(walk.started) if walk.started else run.started
         connection.poll_state = Walk(since=iso(started - OVERLAP)).as_json()
+    wait = max(retry_in or 0.0, 0.0)
     if held.kind != RunKind.BACKFILL:
         connection.last_poll = now
-        wait = max(retry_in or 0.0, 0.0)
         connection.next_poll = now + timedelta(seconds=max(wait, held.interval))
+    elif error:  # a backfill goes on after a pause (the platform's Retry-After, if longer)
+        connection.next_poll = now + timedelta(seconds=max(wait, BACKFILL_PAUSE_SECONDS))
+    else:  # done: the polls go on as scheduled, the next one now
+        connection.next_poll = now
     if attention:
         connection.attention = attention
     connection.lease_owner = connection.lease_until = None
@@ -373,7 +379,7 @@ async def walk(
     except CredentialsRefused as exc:
         error = attention = str(exc)
     except Unavailable as exc:
-        error, retry_in = str(exc), None
+        error, retry_in = str(exc), exc.retry_after
     except (PlatformError, MalformedAnswer) as exc:
         error = str(exc)
     except LeaseLost:

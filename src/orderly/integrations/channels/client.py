@@ -35,7 +35,12 @@ class Refused(PlatformError):
 
 
 class Unavailable(PlatformError):
-    """No answer, 5xx or 429 after every retry (or a ``Retry-After`` too long to wait)."""
+    """No answer, 5xx or 429 after every retry (or a ``Retry-After`` too long to wait, in
+    ``retry_after``)."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float = 0) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
 
 
 def _excerpt(body: bytes) -> str:
@@ -88,7 +93,7 @@ class PlatformClient:
             if answer.status == 429:
                 wait = retry_after(answer.headers)
                 if wait is not None and wait > settings.platform_longest_wait_seconds:
-                    raise Unavailable(f"429, Retry-After {wait:g} s", 429)
+                    raise Unavailable(f"429, Retry-After {wait:g} s", 429, retry_after=wait)
                 problem = "429 Too Many Requests"
                 if wait is not None:
                     delay = max(wait, 0.001)
