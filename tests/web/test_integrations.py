@@ -141,5 +141,10 @@ class TestConnectionSync:
                 page.wait_for_timeout(100)
             first, second = server.requests_to("PUT", f"/orders/{order['id']}")
             assert first.json == second.json == {"status": "cancelled"}
-            page.goto(order_url)
+            # Recorded once the platform's answer is in, a moment after the request reached it.
+            for _ in range(50):
+                page.goto(order_url)
+                if page.locator("[data-push=sent]").count():
+                    break
+                page.wait_for_timeout(200)
             expect(page.locator("[data-push=sent]")).to_be_visible()
