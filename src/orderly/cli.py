@@ -545,7 +545,7 @@ def list_integration_runs(connection: ConnectionArgument, as_json: AsJSON = Fals
     """A connection's latest polls, syncs and backfills, newest first."""
     with database(write=False) as session:
         organization = _organization_of_connection(session, connection)
-        runs = integrations_sync.sync_state(session, organization, connection).runs
+        runs = integrations_sync.list_runs(session, organization, connection)
     shown = [
         (
             run.kind,

@@ -26,7 +26,13 @@ from orderly.core.ids import random_token
 from orderly.events import repository as events_repository
 from orderly.integrations import repository, service
 from orderly.integrations.channels import CHANNELS
-from orderly.integrations.channels.base import Call, Change, MalformedAnswer, Shipment
+from orderly.integrations.channels.base import (
+    Call,
+    Change,
+    Credentials,
+    MalformedAnswer,
+    Shipment,
+)
 from orderly.integrations.channels.client import (
     CredentialsRefused,
     PlatformClient,
@@ -225,10 +231,14 @@ async def send_due(database: Database, http: aiohttp.ClientSession) -> int:
         return 0
     await database.run(queue, write=True)
     claimed = await database.run(_claim, write=True)
+    opened: dict[tuple[str, str], Credentials] = {}  # one decryption per connection a round
     for push, connection in claimed:
-        credentials = await database.run(
-            partial(open_credentials, connection=connection), write=False
-        )
+        key = (connection.organization_id, connection.id)
+        if key not in opened:
+            opened[key] = await database.run(
+                partial(open_credentials, connection=connection), write=False
+            )
+        credentials = opened[key]
         channel = CHANNELS[Platform(connection.platform)]
         caller = _Recording(PlatformClient(http, channel, credentials))
         error: PlatformError | MalformedAnswer | None = None

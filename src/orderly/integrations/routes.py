@@ -252,7 +252,7 @@ async def sync_now(database: DatabaseDep, org: CurrentOrg, connection_id: str) -
 @router.get("/{connection_id}/runs", response_model=RunList, responses=_CONNECTION)
 def list_runs(session: SessionDep, org: CurrentOrg, connection_id: str) -> JSONResponse:
     """The connection's latest polls, syncs and backfills, newest first, with their counts."""
-    runs = sync.sync_state(session, org, connection_id).runs
+    runs = sync.list_runs(session, org, connection_id)
     shown = [SyncRun.model_validate(run).model_dump(mode="json") for run in runs]
     return JSONResponse({"data": shown, "count": len(shown)})
 

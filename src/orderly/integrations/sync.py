@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from orderly.auth.models import Organization
 from orderly.core.crypto import session_box
 from orderly.core.db import Database, utc_now
-from orderly.core.errors import Conflict, OrderlyError, ValidationFailed
+from orderly.core.errors import Conflict, ValidationFailed
 from orderly.core.ids import random_token
 from orderly.core.outbound import literal_refusal
 from orderly.events import repository as events_repository
@@ -164,8 +164,9 @@ def sync_state(session: Session, organization: Organization, connection_id: str)
         shown = {k: v for k, v in credentials.values.items() if k not in channel.secrets}
         if credentials.api_base_url:
             shown["api_base_url"] = credentials.api_base_url
-    runs = list(repository.list_runs(session, organization.id, connection.id, RUNS_SHOWN))
-    return SyncState(connection=connection, shown=shown, runs=runs)
+    return SyncState(
+        connection=connection, shown=shown, runs=list_runs(session, organization, connection.id)
+    )
 
 
 def start_backfill(
@@ -414,12 +415,14 @@ def target_of(session: Session, organization: Organization, connection_id: str) 
     return Target(organization.id, connection.id)
 
 
+def list_runs(session: Session, organization: Organization, connection_id: str) -> list[SyncRunRow]:
+    """The connection's latest runs, newest first (its credentials are not opened)."""
+    connection = service.get_connection(session, organization, connection_id)
+    return list(repository.list_runs(session, organization.id, connection.id, RUNS_SHOWN))
+
+
 def run_summary(run: SyncRunRow) -> dict[str, Any]:
     return {
         name: getattr(run, name)
         for name in ("seen", "created", "updated", "unchanged", "failed", "requests")
     }
-
-
-def describe(exc: OrderlyError) -> str:
-    return exc.message
